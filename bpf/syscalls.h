@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Syscall numbers the sys_enter/sys_exit hooks care about, per architecture
+ * (vmlinux.h carries no __NR_* constants).  Add an architecture here and in
+ * vmlinux/ together.
+ */
+#ifndef TA_SYSCALLS_H
+#define TA_SYSCALLS_H
+
+#if defined(__TARGET_ARCH_x86)
+#define TA_NR_close 3
+#define TA_NR_connect 42
+#define TA_NR_accept 43
+#define TA_NR_shutdown 48
+#define TA_NR_getsockopt 55
+#define TA_NR_accept4 288
+#else
+#error "tcpabort-trace: syscall numbers for this architecture are missing (bpf/syscalls.h)"
+#endif
+
+#endif /* TA_SYSCALLS_H */

@@ -1,0 +1,704 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Kernel side of tcpabort-trace: thin hooks that record evidence about the
+ * TCP sockets of the traced processes.  No verdicts here; user space decides.
+ *
+ * Ownership: a socket is traced when a traced process touches it from process
+ * context (connect, listen, send, recv, one of the syscalls below), or when it
+ * is born as the child of a traced listener.  Everything that fires later in
+ * softirq or timer context (RSTs, state changes, errors) is attributed by
+ * socket cookie through the `socks` map, never by `current`: on loopback the
+ * peer's packets are processed in the sender's context.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include "tcpabort.h"
+#include "syscalls.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define AF_INET 2
+#define AF_INET6 10
+#define IPPROTO_TCP 6
+#define SOL_SOCKET 1
+#define SO_ERROR 4
+#define SIGPIPE 13
+#define S_IFMT 00170000
+#define S_IFSOCK 0140000
+
+/* Per-socket state, keyed by cookie. */
+struct sock_info {
+	__u64 tx_bytes;
+	__u64 rx_bytes;
+	__u32 tx_calls;
+	__u32 rx_calls;
+	__u32 tgid;
+	__s32 tx_run;	/* class of the last emitted send of the current run */
+	__s32 rx_run;
+	__u16 flags;	/* TA_F_IPV6, TA_F_MIDLIFE */
+	__u16 sport;
+	__u16 dport;
+	__u8 lost;	/* an event was dropped, tell the next one */
+	__u8 runs;	/* bit 0: a send run is open, bit 1: a recv run */
+	__u8 saddr[16];
+	__u8 daddr[16];
+};
+
+/* The traced socket's own view of its 4-tuple, for finding it from a peer's RST. */
+struct tuple_key {
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__u16 sport;
+	__u16 dport;
+	__u32 v6;
+};
+
+struct listen_key {
+	__u32 netns;
+	__u16 port;
+	__u16 pad;
+};
+
+/* Arguments saved at sys_enter for sys_exit, per thread. */
+struct sys_args {
+	__u64 cookie;	/* close: resolved at entry, the fd is gone at exit */
+	__u64 optval;	/* getsockopt: user pointer */
+	__s32 fd;
+	__s32 arg;
+	__u32 sys;	/* enum ta_sys */
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u32);
+} traced_tgids SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, struct sock_info);
+} socks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct tuple_key);
+	__type(value, __u64);
+} tuples SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct listen_key);
+	__type(value, __u32);
+} listeners SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, struct sys_args);
+} sys_pending SEC(".maps");
+
+/* Threads of traced processes that were just sent SIGPIPE by a send. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, __u8);
+} sigpipe_pending SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4 << 20);
+} events SEC(".maps");
+
+/* Ring-buffer reservations that failed, per CPU. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} lost SEC(".maps");
+
+static __always_inline bool tgid_traced(__u32 tgid)
+{
+	return bpf_map_lookup_elem(&traced_tgids, &tgid) != NULL;
+}
+
+static __always_inline __u32 current_tgid(void)
+{
+	return bpf_get_current_pid_tgid() >> 32;
+}
+
+static __always_inline bool is_tcp(const struct sock *sk)
+{
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+
+	return BPF_CORE_READ(sk, sk_protocol) == IPPROTO_TCP &&
+	       (family == AF_INET || family == AF_INET6);
+}
+
+static __always_inline bool v4_mapped(const __u8 *a)
+{
+	const __u32 *w = (const __u32 *)a;
+
+	return w[0] == 0 && w[1] == 0 && w[2] == bpf_htonl(0xffff);
+}
+
+/*
+ * Refresh the tuple from the socket unless its local port is already gone:
+ * connect() sets SYN_SENT before it picks a port, and the port reads 0 again
+ * at CLOSE and at destroy.  So the tuple is the last one seen with a port.
+ */
+static __always_inline void read_tuple(const struct sock_common *skc, struct sock_info *si,
+				       __u16 sport)
+{
+	__u16 family = BPF_CORE_READ(skc, skc_family);
+	__u16 dport = bpf_ntohs(BPF_CORE_READ(skc, skc_dport));
+
+	if (!sport || !dport)
+		return;
+	si->sport = sport;
+	si->dport = dport;
+	if (family == AF_INET6) {
+		bpf_core_read(si->saddr, 16, &skc->skc_v6_rcv_saddr);
+		bpf_core_read(si->daddr, 16, &skc->skc_v6_daddr);
+		if (v4_mapped(si->saddr) && v4_mapped(si->daddr)) {
+			__builtin_memcpy(si->saddr, si->saddr + 12, 4);
+			__builtin_memcpy(si->daddr, si->daddr + 12, 4);
+			__builtin_memset(si->saddr + 4, 0, 12);
+			__builtin_memset(si->daddr + 4, 0, 12);
+			si->flags &= ~TA_F_IPV6;
+		} else {
+			si->flags |= TA_F_IPV6;
+		}
+	} else {
+		__builtin_memset(si->saddr, 0, sizeof(si->saddr));
+		__builtin_memset(si->daddr, 0, sizeof(si->daddr));
+		/* Explicit sizes: BPF_CORE_READ_INTO on an array would read one byte. */
+		bpf_core_read(si->saddr, 4, &skc->skc_rcv_saddr);
+		bpf_core_read(si->daddr, 4, &skc->skc_daddr);
+		si->flags &= ~TA_F_IPV6;
+	}
+}
+
+static __always_inline void tuple_key_of(const struct sock_info *si, struct tuple_key *k)
+{
+	__builtin_memcpy(k->saddr, si->saddr, sizeof(k->saddr));
+	__builtin_memcpy(k->daddr, si->daddr, sizeof(k->daddr));
+	k->sport = si->sport;
+	k->dport = si->dport;
+	k->v6 = !!(si->flags & TA_F_IPV6);
+}
+
+/* Start tracing a socket for tgid.  Returns its state, or NULL when the map is full. */
+static __always_inline struct sock_info *track(__u64 cookie, const struct sock_common *skc,
+					       __u32 tgid)
+{
+	struct sock_info si = {};
+	struct sock_info *p;
+
+	si.tgid = tgid;
+	read_tuple(skc, &si, BPF_CORE_READ(skc, skc_num));
+	bpf_map_update_elem(&socks, &cookie, &si, BPF_NOEXIST);
+	p = bpf_map_lookup_elem(&socks, &cookie);
+	if (p && p->sport) {
+		struct tuple_key k = {};
+
+		tuple_key_of(p, &k);
+		bpf_map_update_elem(&tuples, &k, &cookie, BPF_ANY);
+	}
+	return p;
+}
+
+static __always_inline void refresh_tuple(__u64 cookie, const struct sock_common *skc,
+					  struct sock_info *si)
+{
+	__u16 had = si->sport;
+
+	read_tuple(skc, si, BPF_CORE_READ(skc, skc_num));
+	if (!had && si->sport) {
+		struct tuple_key k = {};
+
+		tuple_key_of(si, &k);
+		bpf_map_update_elem(&tuples, &k, &cookie, BPF_ANY);
+	}
+}
+
+static __always_inline void emit(__u64 cookie, struct sock_info *si, __u16 kind, __u8 state,
+				 __s32 a, __s32 b, __s32 c, __u64 peer_cookie)
+{
+	struct ta_event *e;
+	__u64 id = bpf_get_current_pid_tgid();
+
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		__u32 zero = 0;
+		__u64 *n = bpf_map_lookup_elem(&lost, &zero);
+
+		if (n)
+			*n += 1;
+		si->lost = 1;
+		return;
+	}
+	e->ts_ns = bpf_ktime_get_ns();
+	e->cookie = cookie;
+	e->peer_cookie = peer_cookie;
+	e->tx_bytes = si->tx_bytes;
+	e->rx_bytes = si->rx_bytes;
+	e->tx_calls = si->tx_calls;
+	e->rx_calls = si->rx_calls;
+	e->owner_tgid = si->tgid;
+	e->task_tgid = id >> 32;
+	e->task_pid = (__u32)id;
+	e->a = a;
+	e->b = b;
+	e->c = c;
+	e->kind = kind;
+	e->flags = si->flags & (TA_F_IPV6 | TA_F_MIDLIFE);
+	if (si->lost)
+		e->flags |= TA_F_LOST_BEFORE;
+	if ((__u32)(id >> 32) != si->tgid)
+		e->flags |= TA_F_SOFTIRQ;
+	e->sport = si->sport;
+	e->dport = si->dport;
+	e->state = state;
+	__builtin_memset(e->pad, 0, sizeof(e->pad));
+	__builtin_memcpy(e->saddr, si->saddr, sizeof(e->saddr));
+	__builtin_memcpy(e->daddr, si->daddr, sizeof(e->daddr));
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	bpf_ringbuf_submit(e, 0);
+	si->lost = 0;
+}
+
+/* Any record other than a coalesced send/recv closes both runs. */
+static __always_inline void emit_other(__u64 cookie, struct sock_info *si, __u16 kind,
+				       __u8 state, __s32 a, __s32 b, __s32 c, __u64 peer)
+{
+	si->runs = 0;
+	emit(cookie, si, kind, state, a, b, c, peer);
+}
+
+static __always_inline __u32 netns_of(const struct sock *sk)
+{
+	return BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(on_set_state, const struct sock *sk, const int oldstate, const int newstate)
+{
+	struct sock_info *si;
+	__u64 cookie;
+	__u32 tgid;
+
+	if (!is_tcp(sk))
+		return 0;
+	cookie = bpf_get_socket_cookie((void *)sk);
+	si = bpf_map_lookup_elem(&socks, &cookie);
+	if (!si) {
+		tgid = current_tgid();
+		if ((newstate == TCP_SYN_SENT || newstate == TCP_LISTEN) && tgid_traced(tgid)) {
+			/* connect() and listen() run in the owner's context. */
+			si = track(cookie, &sk->__sk_common, tgid);
+		} else if (newstate == TCP_SYN_RECV || newstate == TCP_ESTABLISHED) {
+			/* A child of a traced listener, born in softirq. */
+			struct listen_key lk = {
+				.netns = netns_of(sk),
+				.port = BPF_CORE_READ(sk, __sk_common.skc_num),
+			};
+			__u32 *owner = bpf_map_lookup_elem(&listeners, &lk);
+
+			if (owner)
+				si = track(cookie, &sk->__sk_common, *owner);
+		}
+		if (!si)
+			return 0;
+	}
+	refresh_tuple(cookie, &sk->__sk_common, si);
+	if (newstate == TCP_LISTEN || oldstate == TCP_LISTEN) {
+		struct listen_key lk = { .netns = netns_of(sk), .port = si->sport };
+
+		if (!lk.port)
+			lk.port = BPF_CORE_READ(sk, __sk_common.skc_num);
+		if (newstate == TCP_LISTEN)
+			bpf_map_update_elem(&listeners, &lk, &si->tgid, BPF_ANY);
+		else
+			bpf_map_delete_elem(&listeners, &lk);
+	}
+	emit_other(cookie, si, TA_EV_STATE, oldstate, oldstate, newstate, 0, 0);
+	return 0;
+}
+
+/*
+ * Find the traced socket an RST is addressed to.  With an skb (the segment
+ * that provoked it), the receiver's local side is the skb's source; without
+ * one (an active reset) it is the sender's remote side.
+ */
+static __always_inline __u64 rst_target(const struct sock *sk, const struct sk_buff *skb)
+{
+	struct tuple_key k = {};
+	__u64 *cookie;
+
+	if (skb) {
+		unsigned char *head = BPF_CORE_READ(skb, head);
+		__u16 nh = BPF_CORE_READ(skb, network_header);
+		__u16 th = BPF_CORE_READ(skb, transport_header);
+		__u8 ver = 0;
+		struct tcphdr tcp;
+
+		if (bpf_probe_read_kernel(&ver, 1, head + nh))
+			return 0;
+		if (bpf_probe_read_kernel(&tcp, sizeof(tcp), head + th))
+			return 0;
+		if ((ver >> 4) == 4) {
+			struct iphdr ip;
+
+			if (bpf_probe_read_kernel(&ip, sizeof(ip), head + nh))
+				return 0;
+			__builtin_memcpy(k.saddr, &ip.saddr, 4);
+			__builtin_memcpy(k.daddr, &ip.daddr, 4);
+		} else if ((ver >> 4) == 6) {
+			struct ipv6hdr ip6;
+
+			if (bpf_probe_read_kernel(&ip6, sizeof(ip6), head + nh))
+				return 0;
+			__builtin_memcpy(k.saddr, &ip6.saddr, 16);
+			__builtin_memcpy(k.daddr, &ip6.daddr, 16);
+			k.v6 = 1;
+		} else {
+			return 0;
+		}
+		k.sport = bpf_ntohs(tcp.source);
+		k.dport = bpf_ntohs(tcp.dest);
+	} else if (sk) {
+		/*
+		 * An active reset comes from a full socket that is already CLOSE,
+		 * and CLOSE released its port (skc_num reads 0); inet_sport keeps it.
+		 */
+		struct sock_info tmp = {};
+		__u16 sport = bpf_ntohs(BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
+
+		read_tuple(&sk->__sk_common, &tmp, sport);
+		__builtin_memcpy(k.saddr, tmp.daddr, 16);
+		__builtin_memcpy(k.daddr, tmp.saddr, 16);
+		k.sport = tmp.dport;
+		k.dport = tmp.sport;
+		k.v6 = !!(tmp.flags & TA_F_IPV6);
+	} else {
+		return 0;
+	}
+	cookie = bpf_map_lookup_elem(&tuples, &k);
+	return cookie ? *cookie : 0;
+}
+
+static __always_inline void send_reset(const struct sock *sk, const struct sk_buff *skb,
+				       int reason)
+{
+	struct sock_info *si;
+	__u64 cookie = 0, target;
+	__u8 state = 0;
+
+	if (sk) {
+		cookie = bpf_get_socket_cookie((void *)sk);
+		state = BPF_CORE_READ(sk, __sk_common.skc_state);
+		si = bpf_map_lookup_elem(&socks, &cookie);
+		if (si)
+			emit_other(cookie, si, TA_EV_RST_SENT, state, reason, 0, 0, 0);
+	}
+	/* Both ends may be traced: the receiver hears of it too. */
+	target = rst_target(sk, skb);
+	if (target && target != cookie) {
+		si = bpf_map_lookup_elem(&socks, &target);
+		if (si)
+			emit_other(target, si, TA_EV_PEER_RST, 0, reason, state, 0, cookie);
+	}
+}
+
+SEC("tp_btf/tcp_send_reset")
+int BPF_PROG(on_send_reset, const struct sock *sk, const struct sk_buff *skb, int reason)
+{
+	send_reset(sk, skb, reason);
+	return 0;
+}
+
+/* Before 6.10 the tracepoint has no reason, and fires only for full sockets. */
+SEC("tp_btf/tcp_send_reset")
+int BPF_PROG(on_send_reset_noreason, const struct sock *sk, const struct sk_buff *skb)
+{
+	send_reset(sk, skb, -1);
+	return 0;
+}
+
+SEC("tp_btf/tcp_receive_reset")
+int BPF_PROG(on_receive_reset, struct sock *sk)
+{
+	__u64 cookie = bpf_get_socket_cookie(sk);
+	struct sock_info *si = bpf_map_lookup_elem(&socks, &cookie);
+
+	if (si)
+		emit_other(cookie, si, TA_EV_RST_RECV, BPF_CORE_READ(sk, __sk_common.skc_state), 0,
+			   0, 0, 0);
+	return 0;
+}
+
+SEC("tp_btf/inet_sk_error_report")
+int BPF_PROG(on_error_report, const struct sock *sk)
+{
+	struct sock_info *si;
+	__u64 cookie;
+
+	if (!is_tcp(sk))
+		return 0;
+	cookie = bpf_get_socket_cookie((void *)sk);
+	si = bpf_map_lookup_elem(&socks, &cookie);
+	if (si)
+		emit_other(cookie, si, TA_EV_SK_ERROR, BPF_CORE_READ(sk, __sk_common.skc_state),
+			   BPF_CORE_READ(sk, sk_err), BPF_CORE_READ(sk, sk_err_soft), 0, 0);
+	return 0;
+}
+
+SEC("tp_btf/tcp_destroy_sock")
+int BPF_PROG(on_destroy, struct sock *sk)
+{
+	__u64 cookie = bpf_get_socket_cookie(sk);
+	struct sock_info *si = bpf_map_lookup_elem(&socks, &cookie);
+	struct tuple_key k = {};
+
+	if (!si)
+		return 0;
+	emit_other(cookie, si, TA_EV_DESTROY, BPF_CORE_READ(sk, __sk_common.skc_state), 0, 0, 0,
+		   0);
+	/*
+	 * A socket that went to TIME_WAIT lives on as a timewait sock with the
+	 * same cookie and tuple, and may still answer late data with an RST:
+	 * keep its entries and let the LRU retire them.
+	 */
+	if (BPF_CORE_READ(sk, __sk_common.skc_state) == TCP_TIME_WAIT)
+		return 0;
+	tuple_key_of(si, &k);
+	bpf_map_delete_elem(&tuples, &k);
+	bpf_map_delete_elem(&socks, &cookie);
+	return 0;
+}
+
+/*
+ * A send or recv result.  Successful calls (and repeats of the same error,
+ * such as EAGAIN) are coalesced: the first of a run is emitted, the rest
+ * only move the counters that every later record carries.
+ */
+static __always_inline void on_length(struct sock *sk, int ret, int flags, bool tx)
+{
+	__u32 tgid = current_tgid(), tid = (__u32)bpf_get_current_pid_tgid();
+	__s32 class = ret > 0 ? 1 : ret;
+	struct sock_info *si;
+	__u8 bit = tx ? 1 : 2;
+	__s32 sigpipe = 0;
+	__u64 cookie;
+
+	if (!is_tcp(sk))
+		return;
+	cookie = bpf_get_socket_cookie(sk);
+	si = bpf_map_lookup_elem(&socks, &cookie);
+	if (!si) {
+		/* send/recv run in the caller's context: the caller owns the socket. */
+		if (!tgid_traced(tgid))
+			return;
+		si = track(cookie, &sk->__sk_common, tgid);
+		if (!si)
+			return;
+	}
+	if (tx && ret < 0 && bpf_map_delete_elem(&sigpipe_pending, &tid) == 0)
+		sigpipe = 1;
+	if (tx) {
+		if (ret > 0) {
+			si->tx_bytes += ret;
+			si->tx_calls += 1;
+		}
+		if ((si->runs & bit) && si->tx_run == class && !sigpipe)
+			return;
+		si->tx_run = class;
+	} else {
+		if (ret > 0) {
+			si->rx_bytes += ret;
+			si->rx_calls += 1;
+		}
+		if ((si->runs & bit) && si->rx_run == class)
+			return;
+		si->rx_run = class;
+	}
+	si->runs |= bit;
+	emit(cookie, si, tx ? TA_EV_SEND : TA_EV_RECV, BPF_CORE_READ(sk, __sk_common.skc_state),
+	     ret, flags, sigpipe, 0);
+}
+
+SEC("tp_btf/sock_send_length")
+int BPF_PROG(on_send_length, struct sock *sk, int ret, int flags)
+{
+	on_length(sk, ret, flags, true);
+	return 0;
+}
+
+SEC("tp_btf/sock_recv_length")
+int BPF_PROG(on_recv_length, struct sock *sk, int ret, int flags)
+{
+	on_length(sk, ret, flags, false);
+	return 0;
+}
+
+/* SIGPIPE is raised inside tcp_sendmsg, before sock_send_length reports the EPIPE. */
+SEC("tp_btf/signal_generate")
+int BPF_PROG(on_signal_generate, int sig, struct kernel_siginfo *info, struct task_struct *task,
+	     int group, int result)
+{
+	__u32 tid;
+	__u8 one = 1;
+
+	if (sig != SIGPIPE || task != bpf_get_current_task_btf())
+		return 0;
+	if (!tgid_traced(task->tgid))
+		return 0;
+	tid = task->pid;
+	bpf_map_update_elem(&sigpipe_pending, &tid, &one, BPF_ANY);
+	return 0;
+}
+
+/*
+ * fd -> struct sock of the current task.  bpf_sock_from_file is refused in
+ * syscall hooks, so walk the fd table with CO-RE reads.  NULL unless it is a
+ * TCP socket.
+ */
+static __always_inline struct sock *fd_to_sock(int fd)
+{
+	struct task_struct *task = (void *)bpf_get_current_task();
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct file **fds;
+	struct file *f = NULL;
+	struct socket *sock;
+	struct sock *sk;
+
+	if (!fdt || fd < 0 || fd >= BPF_CORE_READ(fdt, max_fds))
+		return NULL;
+	fds = BPF_CORE_READ(fdt, fd);
+	if (bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]) || !f)
+		return NULL;
+	if ((BPF_CORE_READ(f, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
+		return NULL;
+	sock = BPF_CORE_READ(f, private_data);
+	sk = BPF_CORE_READ(sock, sk);
+	if (!sk || !is_tcp(sk))
+		return NULL;
+	return sk;
+}
+
+/*
+ * The cookie exists only once something asked for it; every hook above asks,
+ * so a socket we trace has one by the time a syscall touches it.
+ */
+static __always_inline __u64 sock_cookie(struct sock *sk)
+{
+	return sk ? BPF_CORE_READ(sk, __sk_common.skc_cookie.counter) : 0;
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
+{
+	struct sys_args args = {};
+	__u32 tid;
+
+	switch (id) {
+	case TA_NR_connect:
+		args.sys = TA_SYS_CONNECT;
+		break;
+	case TA_NR_accept:
+	case TA_NR_accept4:
+		args.sys = TA_SYS_ACCEPT;
+		break;
+	case TA_NR_shutdown:
+		args.sys = TA_SYS_SHUTDOWN;
+		break;
+	case TA_NR_close:
+		args.sys = TA_SYS_CLOSE;
+		break;
+	case TA_NR_getsockopt:
+		args.sys = TA_SYS_SO_ERROR;
+		break;
+	default:
+		return 0;
+	}
+	if (!tgid_traced(current_tgid()))
+		return 0;
+	args.fd = (int)PT_REGS_PARM1_CORE_SYSCALL(regs);
+	if (args.sys == TA_SYS_SO_ERROR) {
+		if (PT_REGS_PARM2_CORE_SYSCALL(regs) != SOL_SOCKET ||
+		    PT_REGS_PARM3_CORE_SYSCALL(regs) != SO_ERROR)
+			return 0;
+		args.optval = PT_REGS_PARM4_CORE_SYSCALL(regs);
+	} else if (args.sys == TA_SYS_SHUTDOWN) {
+		args.arg = (int)PT_REGS_PARM2_CORE_SYSCALL(regs);
+	} else if (args.sys == TA_SYS_CONNECT) {
+		__u16 family = 0;
+
+		bpf_probe_read_user(&family, sizeof(family),
+				    (void *)PT_REGS_PARM2_CORE_SYSCALL(regs));
+		args.arg = family;
+	} else if (args.sys == TA_SYS_CLOSE) {
+		/* close() is recorded at entry: its teardown (FIN, RST, destroy) follows. */
+		struct sock *sk = fd_to_sock(args.fd);
+		__u64 cookie = sock_cookie(sk);
+		struct sock_info *si = cookie ? bpf_map_lookup_elem(&socks, &cookie) : NULL;
+
+		if (si)
+			emit_other(cookie, si, TA_EV_SYSCALL, BPF_CORE_READ(sk, __sk_common.skc_state),
+				   0, TA_SYS_CLOSE, args.fd, 0);
+		return 0;
+	}
+	tid = (__u32)bpf_get_current_pid_tgid();
+	bpf_map_update_elem(&sys_pending, &tid, &args, BPF_ANY);
+	return 0;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct sys_args *args = bpf_map_lookup_elem(&sys_pending, &tid);
+	struct sock_info *si;
+	struct sock *sk;
+	__u64 cookie;
+	__s32 c = 0;
+	__u32 sys;
+	int fd;
+
+	if (!args)
+		return 0;
+	sys = args->sys;
+	fd = sys == TA_SYS_ACCEPT ? (int)ret : args->fd;
+	c = args->arg;
+	if (sys == TA_SYS_SO_ERROR && ret == 0)
+		bpf_probe_read_user(&c, sizeof(c), (void *)args->optval);
+	bpf_map_delete_elem(&sys_pending, &tid);
+	if (sys == TA_SYS_ACCEPT && ret < 0)
+		return 0; /* no socket to pin an accept error on */
+	sk = fd_to_sock(fd);
+	cookie = sock_cookie(sk);
+	if (!cookie)
+		return 0;
+	si = bpf_map_lookup_elem(&socks, &cookie);
+	if (!si) {
+		/* The fd is in our fd table: we own it. */
+		si = track(cookie, (void *)sk, current_tgid());
+		if (!si)
+			return 0;
+	}
+	emit_other(cookie, si, TA_EV_SYSCALL, BPF_CORE_READ(sk, __sk_common.skc_state), ret, sys,
+		   c, 0);
+	return 0;
+}

@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Wire format shared by the BPF programs (bpf/) and the user side (src/).
+ *
+ * Fixed-width fields, explicit padding, no libc: the BPF side includes this
+ * after vmlinux.h, the user side after <linux/types.h>.  A record is the same
+ * whether it comes straight from the ring buffer, from a batch sent at the end
+ * of a connection, or from a saved log read back by `report`.
+ *
+ * Bump TA_WIRE_VERSION whenever a field changes meaning or position.
+ */
+#ifndef TCPABORT_H
+#define TCPABORT_H
+
+#define TA_WIRE_VERSION 1
+#define TA_COMM_LEN 16
+
+/* What a record says happened.  Numbers are part of the wire format. */
+enum ta_kind {
+	TA_EV_NONE = 0,
+	TA_EV_STATE = 1,	/* inet_sock_set_state: a = old, b = new */
+	TA_EV_RST_SENT = 2,	/* tcp_send_reset by this socket: a = reason */
+	TA_EV_RST_RECV = 3,	/* tcp_receive_reset: state = state before */
+	TA_EV_SK_ERROR = 4,	/* inet_sk_error_report: a = sk_err, b = sk_err_soft */
+	TA_EV_DESTROY = 5,	/* tcp_destroy_sock */
+	TA_EV_SEND = 6,		/* sock_send_length: a = ret, b = flags */
+	TA_EV_RECV = 7,		/* sock_recv_length: a = ret, b = flags */
+	TA_EV_SYSCALL = 8,	/* a = ret, b = enum ta_sys, c = argument */
+	TA_EV_PEER_RST = 9,	/* RST sent by another local socket (or none) to us:
+				 * a = reason, peer_cookie = sender or 0 */
+	TA_EV_MAX
+};
+
+/* Syscalls seen through sys_enter/sys_exit (TA_EV_SYSCALL, field b). */
+enum ta_sys {
+	TA_SYS_NONE = 0,
+	TA_SYS_CONNECT = 1,	/* c = address family asked for */
+	TA_SYS_ACCEPT = 2,	/* the record belongs to the accepted socket */
+	TA_SYS_SHUTDOWN = 3,	/* c = how */
+	TA_SYS_CLOSE = 4,
+	TA_SYS_SO_ERROR = 5,	/* getsockopt(SO_ERROR): c = value returned */
+	TA_SYS_MAX
+};
+
+/* Bits in ta_event.flags. */
+enum ta_flag {
+	TA_F_LOST_BEFORE = 1 << 0, /* an event of this socket was dropped before */
+	TA_F_SOFTIRQ = 1 << 1,	   /* emitted outside the owner's process context */
+	TA_F_IPV6 = 1 << 2,	   /* addresses are IPv6 (else IPv4 in the first 4 bytes) */
+	TA_F_MIDLIFE = 1 << 3,	   /* socket predates the attach */
+};
+
+/*
+ * One event.  Addresses and ports are those of the traced socket (local =
+ * s*, remote = d*), host byte order for ports.  tx and rx count the bytes
+ * and calls that succeeded since the socket was first seen: successful
+ * send/recv calls are coalesced in the kernel, only the first of a run is
+ * emitted as its own record.
+ */
+struct ta_event {
+	__u64 ts_ns;		/* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
+	__u64 cookie;		/* socket cookie: the connection's identity */
+	__u64 peer_cookie;	/* TA_EV_PEER_RST: the sender's cookie, 0 if none */
+	__u64 tx_bytes;
+	__u64 rx_bytes;
+	__u32 tx_calls;
+	__u32 rx_calls;
+	__u32 owner_tgid;	/* process that owns the socket */
+	__u32 task_tgid;	/* process running when the event fired */
+	__u32 task_pid;		/* its thread */
+	__s32 a;		/* kind-specific, see enum ta_kind */
+	__s32 b;
+	__s32 c;
+	__u16 kind;		/* enum ta_kind */
+	__u16 flags;		/* enum ta_flag */
+	__u16 sport;
+	__u16 dport;
+	__u8 state;		/* TCP state of the socket when the event fired */
+	__u8 pad[7];
+	__u8 saddr[16];
+	__u8 daddr[16];
+	char comm[TA_COMM_LEN];	/* comm of the running task */
+};
+
+/* TCP states as the kernel numbers them (include/net/tcp_states.h). */
+enum ta_tcp_state {
+	TA_TCP_ESTABLISHED = 1,
+	TA_TCP_SYN_SENT,
+	TA_TCP_SYN_RECV,
+	TA_TCP_FIN_WAIT1,
+	TA_TCP_FIN_WAIT2,
+	TA_TCP_TIME_WAIT,
+	TA_TCP_CLOSE,
+	TA_TCP_CLOSE_WAIT,
+	TA_TCP_LAST_ACK,
+	TA_TCP_LISTEN,
+	TA_TCP_CLOSING,
+	TA_TCP_NEW_SYN_RECV,
+	TA_TCP_BOUND_INACTIVE,
+	TA_TCP_MAX_STATES
+};
+
+/* Configuration the loader writes into .rodata before load. */
+#define TA_MAX_TRACED_TGIDS 64
+
+#endif /* TCPABORT_H */

@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The pure core: events -> connection timelines -> verdicts.
+ *
+ * No libbpf, no printing, no files.  Events arrive one at a time or in
+ * batches, from the ring buffer or from a saved log; the core cannot tell.
+ */
+#ifndef TA_CORE_H
+#define TA_CORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <linux/types.h>
+
+#include "tcpabort.h"
+
+/* RST reasons the rules reason about, by kernel name (enum sk_rst_reason). */
+enum ta_rst {
+	TA_RST_NONE = 0,	/* no reason known (kernel before 6.10, or none given) */
+	TA_RST_NOT_SPECIFIED,
+	TA_RST_NO_SOCKET,
+	TA_RST_TCP_FLAGS,
+	TA_RST_TCP_ABORT_ON_DATA,
+	TA_RST_TCP_TIMEWAIT_SOCKET,
+	TA_RST_TCP_ABORT_ON_CLOSE,
+	TA_RST_TCP_ABORT_ON_LINGER,
+	TA_RST_TCP_ABORT_ON_MEMORY,
+	TA_RST_TCP_STATE,
+	TA_RST_TCP_KEEPALIVE_TIMEOUT,
+	TA_RST_TCP_DISCONNECT_WITH_DATA,
+	TA_RST_OTHER,		/* a name this build does not reason about */
+};
+
+#define TA_NAME_LEN 40
+
+/* One event on a connection's timeline. */
+struct tl_event {
+	uint64_t seq;			/* arrival order in the session, from 1 */
+	struct ta_event ev;
+	enum ta_rst rst;		/* RST_SENT / PEER_RST: the reason */
+	char rst_name[TA_NAME_LEN];	/* as the kernel names it ("" if none) */
+};
+
+struct conn {
+	uint64_t cookie;
+	struct tl_event *ev;
+	size_t n, cap;
+	bool ended;		/* tcp_destroy_sock seen */
+	bool lost;		/* an event of this socket may be missing */
+	bool midlife;		/* the socket predates the attach */
+	uint32_t owner;		/* owning TGID */
+	char comm[TA_COMM_LEN];	/* the owner's comm, "" until seen in its context */
+	struct conn *next;	/* hash chain */
+};
+
+struct conn_table {
+	struct conn **bucket;
+	size_t nbucket;
+	size_t count;
+};
+
+int ct_init(struct conn_table *ct);
+void ct_free(struct conn_table *ct);
+/* Append an event to its connection; returns the connection, or NULL on ENOMEM. */
+struct conn *ct_feed(struct conn_table *ct, const struct tl_event *e);
+struct conn *ct_find(struct conn_table *ct, uint64_t cookie);
+void ct_remove(struct conn_table *ct, struct conn *c);
+/* Call fn on every connection; fn may not modify the table. */
+void ct_each(struct conn_table *ct, void (*fn)(struct conn *, void *), void *arg);
+
+/* Names: TCP states, errnos, event kinds, syscalls, RST reasons. */
+const char *ta_state_name(unsigned int state);
+unsigned int ta_state_from_name(const char *name); /* 0 when unknown */
+const char *ta_errno_name(int err);	 /* "ECONNRESET"; NULL when unknown */
+int ta_errno_from_name(const char *name); /* 0 when unknown */
+const char *ta_errno_text(int err);	 /* short strerror-like text */
+const char *ta_kind_name(unsigned int kind);
+unsigned int ta_kind_from_name(const char *name);
+const char *ta_sys_name(unsigned int sys);
+unsigned int ta_sys_from_name(const char *name);
+enum ta_rst ta_rst_from_name(const char *name);
+const char *ta_rst_meaning(enum ta_rst r); /* why a socket sends such an RST */
+
+/* What the rules may cite. */
+#define TA_MAX_EVIDENCE 12
+
+struct evidence {
+	size_t idx;		/* index into conn->ev */
+	char why[256];		/* what this event proves */
+};
+
+/* What the application's next calls on this socket will return (0: unknown). */
+struct next_calls {
+	bool known;
+	int recv;		/* 0 = EOF, >0 = errno */
+	int send;		/* errno */
+	bool sigpipe;		/* the send raises SIGPIPE */
+	int so_error;		/* value SO_ERROR returns */
+};
+
+struct cause;
+
+struct verdict {
+	const struct cause *cause;
+	int err;			/* the errno this cause explains, 0 if none */
+	char sentence[640];
+	struct evidence evidence[TA_MAX_EVIDENCE];
+	size_t nevidence;
+	bool complete;
+	char missing[256];		/* what is unknown, "" if nothing */
+	struct next_calls next;
+};
+
+struct cause {
+	const char *id;			/* stable, part of the output contract */
+	int err;			/* errno it explains (0: none) */
+	const char *winsock;		/* Winsock equivalent, or NULL */
+	const char *summary;		/* one line for --help and docs */
+};
+
+/* The verdict for a connection, from its events alone. */
+void ta_decide(const struct conn *c, struct verdict *v);
+/* The catalogue, in the order rules are tried; NULL past the end (the fallback is last). */
+const struct cause *ta_cause_at(size_t i);
+const struct cause *ta_cause_by_id(const char *id);
+
+#endif /* TA_CORE_H */

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What the running kernel offers, probed from its BTF at start-up.  Each
+ * probe names the kernel version it tells apart; the loader picks programs
+ * from these answers, never from version numbers.
+ */
+#ifndef TA_KFEATURES_H
+#define TA_KFEATURES_H
+
+#include <stdbool.h>
+
+#include "core/core.h"
+
+#define TA_MAX_RST_REASONS 64
+
+struct kfeatures {
+	bool rst_reason;	/* tcp_send_reset carries enum sk_rst_reason: 6.10+ */
+	bool send_recv_length;	/* sock:sock_send_length / sock_recv_length: 6.3+ */
+	bool error_report;	/* sock:inet_sk_error_report: 5.14+ */
+	bool set_state;		/* sock:inet_sock_set_state: 4.16+ */
+	bool tcp_tracepoints;	/* tcp_send_reset, tcp_receive_reset, tcp_destroy_sock: 4.15+ */
+	char rst_names[TA_MAX_RST_REASONS][TA_NAME_LEN]; /* by the kernel's numbers */
+	char kernel[128];
+};
+
+/* Fills kf; -1 with a message printed when the kernel has no usable BTF. */
+int probe_kernel(struct kfeatures *kf);
+/* The kernel's name for an RST reason number, "" if it has none. */
+const char *rst_reason_name(const struct kfeatures *kf, int reason);
+
+#endif /* TA_KFEATURES_H */

@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: GPL-2.0
+/* tcpabort-trace: options, checks that need no BPF, then trace. */
+#include <errno.h>
+#include <getopt.h>
+#include <linux/capability.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <linux/types.h>
+
+#include "tcpabort.h"
+#include "trace.h"
+#include "util.h"
+
+#ifndef CAP_PERFMON
+#define CAP_PERFMON 38
+#endif
+#ifndef CAP_BPF
+#define CAP_BPF 39
+#endif
+
+#define TA_VERSION "0.1.0"
+
+static const char usage[] =
+	"Usage: tcpabort-trace -p PID [-p PID]... [--json] [-o FILE] [-v]\n"
+	"\n"
+	"Explain why a process's TCP connections died: which RST, FIN, timeout or local\n"
+	"abort made its recv/send/connect return ECONNRESET, EPIPE, ECONNABORTED,\n"
+	"ETIMEDOUT, ECONNREFUSED or a silent EOF, with the kernel events that prove it.\n"
+	"\n"
+	"Attaches BPF programs to the kernel's TCP tracepoints and follows every TCP\n"
+	"socket the process creates, connects, accepts, reads or writes after the attach.\n"
+	"As each connection ends it prints the connection's timeline and a verdict:\n"
+	"a cause id, the errno it explains, one sentence, and the evidence.  Tracing\n"
+	"stops by itself when every traced process has exited, or on Ctrl-C / SIGTERM\n"
+	"(connections still open are then reported as they stand).\n"
+	"\n"
+	"Options:\n"
+	"  -p, --pid PID     trace this process (all its threads); repeat for more\n"
+	"      --json        JSON Lines: start, event, connection and end records\n"
+	"                    (see docs/output.md for the contract)\n"
+	"  -o, --output FILE write the output to FILE instead of standard output;\n"
+	"                    it is flushed after every connection's verdict\n"
+	"  -v, --verbose     say what is attached; -vv also prints every event as it\n"
+	"                    arrives (text) and libbpf's messages\n"
+	"  -h, --help        this help\n"
+	"  -V, --version     print the version\n"
+	"\n"
+	"Causes reported:  peer_reset (ECONNRESET), reset_after_peer_fin (EOF, then\n"
+	"EPIPE), orderly_close, unknown (says what evidence is missing).\n"
+	"\n"
+	"Examples:\n"
+	"  sudo tcpabort-trace -p $(pidof myclient)\n"
+	"  sudo tcpabort-trace -p 812 --json -o /tmp/812.jsonl\n"
+	"  tcpabort-repro fin-then-rst --pause &   # then: sudo tcpabort-trace -p <pid>\n"
+	"\n"
+	"Exit status:\n"
+	"  0  traced until the processes exited or a signal asked us to stop\n"
+	"  1  runtime failure (BPF load or attach, output I/O)\n"
+	"  2  bad command line\n"
+	"  3  a PID does not exist\n"
+	"  4  not enough privilege (needs root, or CAP_BPF + CAP_PERFMON)\n"
+	"  5  the kernel lacks BTF or a required tracepoint\n"
+	"\n"
+	"Requires Linux 5.5+ with BTF (/sys/kernel/btf/vmlinux); RST reasons need 6.10+,\n"
+	"per-call send/recv results 6.3+.\n";
+
+/* Root, or CAP_BPF + CAP_PERFMON (5.8+), or CAP_SYS_ADMIN on older kernels. */
+static bool privileged(void)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2] = { 0 };
+	__u32 eff[2];
+
+	if (syscall(SYS_capget, &hdr, data))
+		return geteuid() == 0;
+	eff[0] = data[0].effective;
+	eff[1] = data[1].effective;
+#define HAS(cap) (eff[(cap) / 32] & (1U << ((cap) % 32)))
+	return HAS(CAP_SYS_ADMIN) || (HAS(CAP_BPF) && HAS(CAP_PERFMON));
+#undef HAS
+}
+
+static bool process_exists(int pid)
+{
+	return kill(pid, 0) == 0 || errno == EPERM;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "pid", required_argument, NULL, 'p' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ 0 },
+	};
+	struct trace_opts o = { 0 };
+	int c, pid;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":p:o:vhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			if (!parse_pid(optarg, &pid))
+				die(EXIT_USAGE, "invalid PID '%s' (a number from 1 to 4194304)",
+				    optarg);
+			for (int i = 0; i < o.npids; i++)
+				if (o.pids[i] == pid)
+					pid = 0;
+			if (!pid)
+				break;
+			if (o.npids == TA_MAX_PIDS)
+				die(EXIT_USAGE, "too many -p options (at most %d)", TA_MAX_PIDS);
+			o.pids[o.npids++] = pid;
+			break;
+		case 'j':
+			o.json = true;
+			break;
+		case 'o':
+			o.out_path = optarg;
+			break;
+		case 'v':
+			o.verbose++;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return EXIT_OK;
+		case 'V':
+			printf("tcpabort-trace %s (wire format v%d)\n", TA_VERSION, TA_WIRE_VERSION);
+			return EXIT_OK;
+		case ':':
+			die(EXIT_USAGE, "option '%s' needs a value (try --help)", argv[optind - 1]);
+		default:
+			die(EXIT_USAGE, "unknown option '%s' (try --help)", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		die(EXIT_USAGE, "unexpected argument '%s' (try --help)", argv[optind]);
+	if (!o.npids)
+		die(EXIT_USAGE, "nothing to trace: give -p PID (try --help)");
+	for (int i = 0; i < o.npids; i++)
+		if (!process_exists(o.pids[i]))
+			die(EXIT_NO_PROCESS, "no such process: %d", o.pids[i]);
+	if (!privileged())
+		die(EXIT_PRIVILEGE, "permission denied: tracing needs root (or CAP_BPF and "
+				    "CAP_PERFMON); try: sudo %s",
+		    argv[0]);
+	return trace_main(&o);
+}

@@ -1,0 +1,383 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <arpa/inet.h>
+#include <inttypes.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "json.h"
+#include "output.h"
+
+void format_addr(const struct ta_event *e, bool local, char *buf, size_t len)
+{
+	const void *a = local ? e->saddr : e->daddr;
+
+	if (!inet_ntop(e->flags & TA_F_IPV6 ? AF_INET6 : AF_INET, a, buf, len))
+		snprintf(buf, len, "?");
+}
+
+static const char *errname(int err)
+{
+	const char *n = ta_errno_name(err);
+	static char buf[16];
+
+	if (n)
+		return n;
+	snprintf(buf, sizeof(buf), "E%d", err);
+	return buf;
+}
+
+/* "2", "-1 EPIPE" */
+static void result(char *buf, size_t len, int ret)
+{
+	if (ret < 0)
+		snprintf(buf, len, "-1 %s", errname(-ret));
+	else
+		snprintf(buf, len, "%d", ret);
+}
+
+void describe_event(const struct tl_event *t, char *buf, size_t len)
+{
+	const struct ta_event *e = &t->ev;
+	const char *reason = t->rst_name[0] ? t->rst_name : "no reason";
+	char r[32];
+
+	switch (e->kind) {
+	case TA_EV_STATE:
+		snprintf(buf, len, "%s -> %s", ta_state_name(e->a), ta_state_name(e->b));
+		break;
+	case TA_EV_RST_SENT:
+		snprintf(buf, len, "sent RST (%s) in %s", reason, ta_state_name(e->state));
+		break;
+	case TA_EV_RST_RECV:
+		snprintf(buf, len, "RST received in %s", ta_state_name(e->state));
+		break;
+	case TA_EV_PEER_RST:
+		if (e->peer_cookie)
+			snprintf(buf, len, "RST sent to us by local socket %llu (%s, now %s)",
+				 (unsigned long long)e->peer_cookie, reason, ta_state_name(e->b));
+		else
+			snprintf(buf, len, "RST sent to us by this host, no socket (%s)", reason);
+		break;
+	case TA_EV_SK_ERROR:
+		snprintf(buf, len, "socket error %s (%s)", errname(e->a), ta_state_name(e->state));
+		break;
+	case TA_EV_DESTROY:
+		snprintf(buf, len, "socket destroyed");
+		break;
+	case TA_EV_SEND:
+	case TA_EV_RECV:
+		if (e->a == 0 && e->kind == TA_EV_RECV)
+			snprintf(r, sizeof(r), "0 (EOF)");
+		else
+			result(r, sizeof(r), e->a);
+		snprintf(buf, len, "%s = %s%s", e->kind == TA_EV_SEND ? "send" : "recv", r,
+			 e->kind == TA_EV_SEND && e->c ? " + SIGPIPE" : "");
+		break;
+	case TA_EV_SYSCALL:
+		result(r, sizeof(r), e->a);
+		switch (e->b) {
+		case TA_SYS_CLOSE:
+			snprintf(buf, len, "close(fd %d)", e->c);
+			break;
+		case TA_SYS_SO_ERROR:
+			snprintf(buf, len, "getsockopt(SO_ERROR) = %s, value %s", r,
+				 e->c ? errname(e->c) : "0");
+			break;
+		case TA_SYS_SHUTDOWN:
+			snprintf(buf, len, "shutdown(%s) = %s",
+				 e->c == 0 ? "SHUT_RD" : e->c == 1 ? "SHUT_WR" : "SHUT_RDWR", r);
+			break;
+		default:
+			snprintf(buf, len, "%s() = %s", ta_sys_name(e->b), r);
+		}
+		break;
+	default:
+		snprintf(buf, len, "event kind %u", e->kind);
+	}
+}
+
+static void json_errno(struct jw *w, const char *key, int err)
+{
+	const char *n = err ? ta_errno_name(err) : NULL;
+
+	if (!err)
+		jw_null(w, key);
+	else if (n)
+		jw_str(w, key, n);
+	else
+		jw_i64(w, key, err);
+}
+
+void out_start(struct out *o, const struct start_info *s)
+{
+	struct jw w;
+
+	o->t0_ns = s->mono_ns;
+	if (o->format == OUT_TEXT) {
+		fprintf(o->f, "# tcpabort-trace: tracing pid");
+		for (int i = 0; i < s->npids; i++)
+			fprintf(o->f, "%s %d", i ? "," : "", s->pids[i]);
+		fprintf(o->f, " on Linux %s; a verdict is printed as each connection ends\n",
+			s->kernel);
+		for (int i = 0; i < s->nfeatures; i++)
+			if (!s->features[i].present)
+				fprintf(o->f, "# kernel lacks %s: evidence of that kind is missing\n",
+					s->features[i].name);
+		fflush(o->f);
+		return;
+	}
+	jw_init(&w, o->f);
+	jw_obj_open(&w, NULL);
+	jw_str(&w, "type", "start");
+	jw_u64(&w, "v", TA_WIRE_VERSION);
+	jw_arr_open(&w, "pids");
+	for (int i = 0; i < s->npids; i++)
+		jw_i64(&w, NULL, s->pids[i]);
+	jw_arr_close(&w);
+	jw_str(&w, "kernel", s->kernel);
+	jw_obj_open(&w, "features");
+	for (int i = 0; i < s->nfeatures; i++)
+		jw_bool(&w, s->features[i].name, s->features[i].present);
+	jw_obj_close(&w);
+	jw_u64(&w, "mono_ns", s->mono_ns);
+	jw_u64(&w, "real_ns", s->real_ns);
+	jw_obj_close(&w);
+	fflush(o->f);
+}
+
+/* Every field needed to rebuild the event: `report` reads these records back. */
+static void json_event(struct jw *w, const struct tl_event *t)
+{
+	const struct ta_event *e = &t->ev;
+	char addr[64];
+
+	jw_obj_open(w, NULL);
+	jw_str(w, "type", "event");
+	jw_u64(w, "seq", t->seq);
+	jw_u64(w, "cookie", e->cookie);
+	jw_u64(w, "ts_ns", e->ts_ns);
+	jw_str(w, "kind", ta_kind_name(e->kind));
+	jw_str(w, "state", ta_state_name(e->state));
+	jw_u64(w, "pid", e->owner_tgid);
+	jw_u64(w, "task_pid", e->task_tgid);
+	jw_u64(w, "task_tid", e->task_pid);
+	jw_strn(w, "task_comm", e->comm, sizeof(e->comm));
+	jw_bool(w, "softirq", e->flags & TA_F_SOFTIRQ);
+	format_addr(e, true, addr, sizeof(addr));
+	jw_str(w, "saddr", addr);
+	jw_u64(w, "sport", e->sport);
+	format_addr(e, false, addr, sizeof(addr));
+	jw_str(w, "daddr", addr);
+	jw_u64(w, "dport", e->dport);
+	switch (e->kind) {
+	case TA_EV_STATE:
+		jw_str(w, "old", ta_state_name(e->a));
+		jw_str(w, "new", ta_state_name(e->b));
+		break;
+	case TA_EV_RST_SENT:
+	case TA_EV_PEER_RST:
+		jw_str(w, "reason", t->rst_name[0] ? t->rst_name : NULL);
+		jw_i64(w, "reason_code", e->a);
+		if (e->kind == TA_EV_PEER_RST) {
+			jw_u64(w, "peer_cookie", e->peer_cookie);
+			jw_str(w, "peer_state", e->peer_cookie ? ta_state_name(e->b) : NULL);
+		}
+		break;
+	case TA_EV_SK_ERROR:
+		json_errno(w, "sk_err", e->a);
+		json_errno(w, "sk_err_soft", e->b);
+		break;
+	case TA_EV_SEND:
+	case TA_EV_RECV:
+		jw_i64(w, "ret", e->a);
+		json_errno(w, "errno", e->a < 0 ? -e->a : 0);
+		jw_i64(w, "flags", e->b);
+		if (e->kind == TA_EV_SEND)
+			jw_bool(w, "sigpipe", e->c);
+		break;
+	case TA_EV_SYSCALL:
+		jw_str(w, "call", ta_sys_name(e->b));
+		jw_i64(w, "ret", e->a);
+		json_errno(w, "errno", e->a < 0 ? -e->a : 0);
+		jw_i64(w, "arg", e->c);
+		break;
+	}
+	jw_u64(w, "tx_bytes", e->tx_bytes);
+	jw_u64(w, "rx_bytes", e->rx_bytes);
+	jw_u64(w, "tx_calls", e->tx_calls);
+	jw_u64(w, "rx_calls", e->rx_calls);
+	jw_bool(w, "lost_before", e->flags & TA_F_LOST_BEFORE);
+	jw_bool(w, "midlife", e->flags & TA_F_MIDLIFE);
+	jw_obj_close(w);
+}
+
+/* "+12.345ms" relative to the start record. */
+static void reltime(const struct out *o, uint64_t ts, char *buf, size_t len)
+{
+	double ms = ts >= o->t0_ns ? (ts - o->t0_ns) / 1e6 : -((o->t0_ns - ts) / 1e6);
+
+	snprintf(buf, len, "%+.3fms", ms);
+}
+
+static void text_event_line(struct out *o, const struct tl_event *t, const char *indent, char mark)
+{
+	const struct ta_event *e = &t->ev;
+	char when[32], what[200];
+
+	reltime(o, e->ts_ns, when, sizeof(when));
+	describe_event(t, what, sizeof(what));
+	fprintf(o->f, "%s%c %12s  %-9s %s", indent, mark, when, ta_kind_name(e->kind), what);
+	if (e->flags & TA_F_SOFTIRQ)
+		fprintf(o->f, "  [in %.*s/%u]", TA_COMM_LEN, e->comm, e->task_tgid);
+	fputc('\n', o->f);
+}
+
+void out_event(struct out *o, const struct tl_event *t)
+{
+	struct jw w;
+
+	if (o->format == OUT_JSON) {
+		jw_init(&w, o->f);
+		json_event(&w, t);
+		return;
+	}
+	if (o->verbose) {
+		fprintf(o->f, "cookie %" PRIu64 " ", (uint64_t)t->ev.cookie);
+		text_event_line(o, t, "", ' ');
+	}
+}
+
+/* The tuple of a connection: from its last event that still had a port. */
+static const struct ta_event *tuple_event(const struct conn *c)
+{
+	for (size_t i = c->n; i-- > 0;)
+		if (c->ev[i].ev.sport)
+			return &c->ev[i].ev;
+	return &c->ev[0].ev;
+}
+
+static bool cited(const struct verdict *v, size_t idx)
+{
+	for (size_t i = 0; i < v->nevidence; i++)
+		if (v->evidence[i].idx == idx)
+			return true;
+	return false;
+}
+
+static void text_connection(struct out *o, const struct conn *c, const struct verdict *v)
+{
+	const struct ta_event *t = tuple_event(c);
+	char src[64], dst[64];
+
+	format_addr(t, true, src, sizeof(src));
+	format_addr(t, false, dst, sizeof(dst));
+	fprintf(o->f, "\nconnection %s:%u -> %s:%u  pid %u (%s)  cookie %" PRIu64 "%s\n", src,
+		t->sport, dst, t->dport, c->owner, c->comm[0] ? c->comm : "?", c->cookie,
+		c->ended ? "" : "  [still open]");
+	for (size_t i = 0; i < c->n; i++)
+		text_event_line(o, &c->ev[i], "  ", cited(v, i) ? '*' : ' ');
+	fprintf(o->f, "  cause:    %s", v->cause->id);
+	if (v->err)
+		fprintf(o->f, " (%s)", errname(v->err));
+	if (v->cause->winsock)
+		fprintf(o->f, "  Winsock: %s", v->cause->winsock);
+	fputc('\n', o->f);
+	fprintf(o->f, "  why:      %s\n", v->sentence);
+	for (size_t i = 0; i < v->nevidence; i++) {
+		char when[32];
+
+		reltime(o, c->ev[v->evidence[i].idx].ev.ts_ns, when, sizeof(when));
+		fprintf(o->f, "  %s %12s  %s\n", i ? "         " : "evidence:", when,
+			v->evidence[i].why);
+	}
+	if (!v->complete || v->missing[0])
+		fprintf(o->f, "  %s  %s\n", v->complete ? "note:    " : "INCOMPLETE:", v->missing);
+}
+
+static void json_connection(struct out *o, const struct conn *c, const struct verdict *v)
+{
+	const struct ta_event *t = tuple_event(c);
+	char addr[64];
+	struct jw w;
+
+	jw_init(&w, o->f);
+	jw_obj_open(&w, NULL);
+	jw_str(&w, "type", "connection");
+	jw_u64(&w, "cookie", c->cookie);
+	jw_u64(&w, "pid", c->owner);
+	jw_strn(&w, "comm", c->comm[0] ? c->comm : NULL, sizeof(c->comm));
+	format_addr(t, true, addr, sizeof(addr));
+	jw_str(&w, "saddr", addr);
+	jw_u64(&w, "sport", t->sport);
+	format_addr(t, false, addr, sizeof(addr));
+	jw_str(&w, "daddr", addr);
+	jw_u64(&w, "dport", t->dport);
+	jw_str(&w, "cause", v->cause->id);
+	json_errno(&w, "errno", v->err);
+	jw_str(&w, "explanation", v->sentence);
+	jw_str(&w, "winsock", v->cause->winsock);
+	jw_arr_open(&w, "evidence");
+	for (size_t i = 0; i < v->nevidence; i++) {
+		const struct tl_event *e = &c->ev[v->evidence[i].idx];
+		char what[200];
+
+		describe_event(e, what, sizeof(what));
+		jw_obj_open(&w, NULL);
+		jw_u64(&w, "seq", e->seq);
+		jw_u64(&w, "ts_ns", e->ev.ts_ns);
+		jw_str(&w, "kind", ta_kind_name(e->ev.kind));
+		jw_str(&w, "event", what);
+		jw_str(&w, "proves", v->evidence[i].why);
+		jw_obj_close(&w);
+	}
+	jw_arr_close(&w);
+	if (v->next.known) {
+		jw_obj_open(&w, "next");
+		if (v->next.recv)
+			json_errno(&w, "recv", v->next.recv);
+		else
+			jw_str(&w, "recv", "EOF");
+		json_errno(&w, "send", v->next.send);
+		jw_bool(&w, "sigpipe", v->next.sigpipe);
+		json_errno(&w, "so_error", v->next.so_error);
+		jw_obj_close(&w);
+	} else {
+		jw_null(&w, "next");
+	}
+	jw_bool(&w, "complete", v->complete);
+	jw_str(&w, "missing", v->missing[0] ? v->missing : NULL);
+	jw_bool(&w, "ended", c->ended);
+	jw_u64(&w, "events", c->n);
+	jw_obj_close(&w);
+}
+
+void out_connection(struct out *o, const struct conn *c, const struct verdict *v)
+{
+	if (o->format == OUT_JSON)
+		json_connection(o, c, v);
+	else
+		text_connection(o, c, v);
+	/* A connection's verdict is a unit: a killed tracer leaves whole ones behind. */
+	fflush(o->f);
+}
+
+void out_end(struct out *o, uint64_t events, uint64_t lost, uint64_t connections)
+{
+	struct jw w;
+
+	if (o->format == OUT_TEXT) {
+		fprintf(o->f, "\n# %" PRIu64 " events, %" PRIu64 " connections, %" PRIu64
+			      " events lost%s\n",
+			events, connections, lost,
+			lost ? " (verdicts marked INCOMPLETE may lack evidence)" : "");
+	} else {
+		jw_init(&w, o->f);
+		jw_obj_open(&w, NULL);
+		jw_str(&w, "type", "end");
+		jw_u64(&w, "events", events);
+		jw_u64(&w, "lost", lost);
+		jw_u64(&w, "connections", connections);
+		jw_obj_close(&w);
+	}
+	fflush(o->f);
+}

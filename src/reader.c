@@ -1,0 +1,206 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <jansson.h>
+
+#include "reader.h"
+
+/* An errno given by name ("EPIPE") or number; 0 for null. */
+static int errno_value(json_t *v, bool *ok)
+{
+	if (!v || json_is_null(v))
+		return 0;
+	if (json_is_integer(v))
+		return (int)json_integer_value(v);
+	if (json_is_string(v)) {
+		int e = ta_errno_from_name(json_string_value(v));
+
+		if (e)
+			return e;
+	}
+	*ok = false;
+	return 0;
+}
+
+static int state_value(json_t *v, bool *ok)
+{
+	unsigned int s = json_is_string(v) ? ta_state_from_name(json_string_value(v)) : 0;
+
+	if (!s)
+		*ok = false;
+	return s;
+}
+
+static bool addr(json_t *v, __u8 *out, bool *v6)
+{
+	const char *s = json_string_value(v);
+
+	if (!s)
+		return false;
+	memset(out, 0, 16);
+	if (inet_pton(AF_INET, s, out) == 1) {
+		*v6 = false;
+		return true;
+	}
+	if (inet_pton(AF_INET6, s, out) == 1) {
+		*v6 = true;
+		return true;
+	}
+	return false;
+}
+
+static uint64_t u64(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+
+	return json_is_integer(v) ? (uint64_t)json_integer_value(v) : 0;
+}
+
+static int64_t i64(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+
+	return json_is_integer(v) ? json_integer_value(v) : 0;
+}
+
+static int fail(char *err, size_t len, const char *what)
+{
+	snprintf(err, len, "%s", what);
+	return -1;
+}
+
+static int parse_event(json_t *o, struct tl_event *t, char *err, size_t errlen)
+{
+	struct ta_event *e = &t->ev;
+	const char *kind = json_string_value(json_object_get(o, "kind"));
+	const char *comm = json_string_value(json_object_get(o, "task_comm"));
+	const char *reason;
+	bool ok = true, v6 = false, v6d = false;
+
+	memset(t, 0, sizeof(*t));
+	if (!kind || !(e->kind = ta_kind_from_name(kind)))
+		return fail(err, errlen, "event record without a known \"kind\"");
+	if (!json_is_integer(json_object_get(o, "cookie")) ||
+	    !json_is_integer(json_object_get(o, "ts_ns")))
+		return fail(err, errlen, "event record without \"cookie\" or \"ts_ns\"");
+	t->seq = u64(o, "seq");
+	e->cookie = u64(o, "cookie");
+	e->ts_ns = u64(o, "ts_ns");
+	e->state = state_value(json_object_get(o, "state"), &ok);
+	e->owner_tgid = u64(o, "pid");
+	e->task_tgid = u64(o, "task_pid");
+	e->task_pid = u64(o, "task_tid");
+	if (comm)
+		strncpy(e->comm, comm, sizeof(e->comm) - 1);
+	if (json_is_true(json_object_get(o, "softirq")))
+		e->flags |= TA_F_SOFTIRQ;
+	if (json_is_true(json_object_get(o, "lost_before")))
+		e->flags |= TA_F_LOST_BEFORE;
+	if (json_is_true(json_object_get(o, "midlife")))
+		e->flags |= TA_F_MIDLIFE;
+	if (!addr(json_object_get(o, "saddr"), e->saddr, &v6) ||
+	    !addr(json_object_get(o, "daddr"), e->daddr, &v6d) || v6 != v6d)
+		return fail(err, errlen, "event record with bad \"saddr\"/\"daddr\"");
+	if (v6)
+		e->flags |= TA_F_IPV6;
+	e->sport = u64(o, "sport");
+	e->dport = u64(o, "dport");
+	e->tx_bytes = u64(o, "tx_bytes");
+	e->rx_bytes = u64(o, "rx_bytes");
+	e->tx_calls = u64(o, "tx_calls");
+	e->rx_calls = u64(o, "rx_calls");
+
+	switch (e->kind) {
+	case TA_EV_STATE:
+		e->a = state_value(json_object_get(o, "old"), &ok);
+		e->b = state_value(json_object_get(o, "new"), &ok);
+		break;
+	case TA_EV_RST_SENT:
+	case TA_EV_PEER_RST:
+		reason = json_string_value(json_object_get(o, "reason"));
+		if (reason)
+			snprintf(t->rst_name, sizeof(t->rst_name), "%s", reason);
+		t->rst = ta_rst_from_name(t->rst_name);
+		e->a = i64(o, "reason_code");
+		if (e->kind == TA_EV_PEER_RST) {
+			e->peer_cookie = u64(o, "peer_cookie");
+			if (e->peer_cookie)
+				e->b = state_value(json_object_get(o, "peer_state"), &ok);
+		}
+		break;
+	case TA_EV_SK_ERROR:
+		e->a = errno_value(json_object_get(o, "sk_err"), &ok);
+		e->b = errno_value(json_object_get(o, "sk_err_soft"), &ok);
+		break;
+	case TA_EV_SEND:
+	case TA_EV_RECV:
+		e->a = i64(o, "ret");
+		e->b = i64(o, "flags");
+		e->c = json_is_true(json_object_get(o, "sigpipe"));
+		break;
+	case TA_EV_SYSCALL:
+		e->a = i64(o, "ret");
+		e->b = ta_sys_from_name(json_string_value(json_object_get(o, "call")) ?: "");
+		e->c = i64(o, "arg");
+		if (!e->b)
+			ok = false;
+		break;
+	}
+	if (!ok)
+		return fail(err, errlen, "event record with an unknown state, errno or call name");
+	return 1;
+}
+
+int reader_parse_line(const char *line, struct tl_event *e, char *err, size_t errlen)
+{
+	json_error_t jerr;
+	json_t *o = json_loads(line, JSON_REJECT_DUPLICATES, &jerr);
+	const char *type;
+	int ret;
+
+	if (!o) {
+		snprintf(err, errlen, "not JSON: %s (column %d)", jerr.text, jerr.column);
+		return -1;
+	}
+	type = json_string_value(json_object_get(o, "type"));
+	if (!json_is_object(o) || !type)
+		ret = fail(err, errlen, "a record without \"type\"");
+	else if (!strcmp(type, "event"))
+		ret = parse_event(o, e, err, errlen);
+	else
+		ret = 0;
+	json_decref(o);
+	return ret;
+}
+
+int reader_each_event(FILE *f, int (*fn)(const struct tl_event *, void *), void *arg, char *err,
+		      size_t errlen)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	unsigned long lineno = 0;
+	int ret = 0;
+
+	while (getline(&line, &cap, f) > 0) {
+		struct tl_event e;
+		char why[200];
+		int r;
+
+		lineno++;
+		if (line[strspn(line, " \t\r\n")] == '\0')
+			continue;
+		r = reader_parse_line(line, &e, why, sizeof(why));
+		if (r < 0) {
+			snprintf(err, errlen, "line %lu: %s", lineno, why);
+			ret = -1;
+			break;
+		}
+		if (r == 1 && (ret = fn(&e, arg)) != 0)
+			break;
+	}
+	free(line);
+	return ret;
+}

@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <stdlib.h>
+
+#include "session.h"
+
+int session_init(struct session *s, struct out *out)
+{
+	*s = (struct session){ .out = out, .print_events = true };
+	return ct_init(&s->conns);
+}
+
+static void conclude(struct session *s, struct conn *c)
+{
+	struct verdict *v = malloc(sizeof(*v));
+
+	if (!v)
+		return;
+	ta_decide(c, v);
+	out_connection(s->out, c, v);
+	s->connections++;
+	free(v);
+}
+
+int session_feed(struct session *s, const struct tl_event *e)
+{
+	struct tl_event copy = *e;
+	struct conn *c;
+
+	if (!copy.seq)
+		copy.seq = ++s->seq;
+	else if (copy.seq > s->seq)
+		s->seq = copy.seq;
+	s->events++;
+	if (s->print_events)
+		out_event(s->out, &copy);
+	c = ct_feed(&s->conns, &copy);
+	if (!c)
+		return -1;
+	if (c->ended) {
+		conclude(s, c);
+		ct_remove(&s->conns, c);
+	}
+	return 0;
+}
+
+struct gather {
+	struct conn **v;
+	size_t n;
+};
+
+static void collect(struct conn *c, void *arg)
+{
+	struct gather *g = arg;
+
+	g->v[g->n++] = c;
+}
+
+static int by_first_event(const void *a, const void *b)
+{
+	const struct conn *x = *(struct conn *const *)a, *y = *(struct conn *const *)b;
+
+	return (x->ev[0].seq > y->ev[0].seq) - (x->ev[0].seq < y->ev[0].seq);
+}
+
+void session_finish(struct session *s)
+{
+	struct gather g = { .v = calloc(s->conns.count + 1, sizeof(*g.v)) };
+
+	/* In the order the connections were first seen, so output is stable. */
+	if (g.v) {
+		ct_each(&s->conns, collect, &g);
+		qsort(g.v, g.n, sizeof(*g.v), by_first_event);
+		for (size_t i = 0; i < g.n; i++)
+			conclude(s, g.v[i]);
+		free(g.v);
+	}
+	ct_free(&s->conns);
+}

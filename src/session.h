@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * A session turns events into verdicts and output, whatever their source:
+ * the ring buffer (trace) or a saved log (report, unit tests).
+ */
+#ifndef TA_SESSION_H
+#define TA_SESSION_H
+
+#include "core/core.h"
+#include "output.h"
+
+struct session {
+	struct conn_table conns;
+	struct out *out;
+	uint64_t events;
+	uint64_t connections;
+	uint64_t seq;
+	bool print_events;	/* pass each event to the output as it arrives */
+};
+
+int session_init(struct session *s, struct out *out);
+/* Takes one event; prints the verdict of its connection if it ended. -1 on ENOMEM. */
+int session_feed(struct session *s, const struct tl_event *e);
+/* Prints verdicts for the connections still open, then frees everything. */
+void session_finish(struct session *s);
+
+#endif /* TA_SESSION_H */

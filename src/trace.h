@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef TA_TRACE_H
+#define TA_TRACE_H
+
+#include <stdbool.h>
+
+#define TA_MAX_PIDS 64
+
+struct trace_opts {
+	int pids[TA_MAX_PIDS];
+	int npids;
+	bool json;
+	const char *out_path;
+	int verbose;
+};
+
+/* Runs until the traced processes exit or SIGINT/SIGTERM; returns an exit code. */
+int trace_main(const struct trace_opts *o);
+
+#endif /* TA_TRACE_H */

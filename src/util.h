@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef TA_UTIL_H
+#define TA_UTIL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Exit codes: documented in docs/tcpabort-trace.8.md and --help. */
+enum ta_exit {
+	EXIT_OK = 0,
+	EXIT_FAILURE_RUNTIME = 1,	/* load, attach or I/O failure */
+	EXIT_USAGE = 2,			/* bad command line */
+	EXIT_NO_PROCESS = 3,		/* a PID does not exist */
+	EXIT_PRIVILEGE = 4,		/* not root / missing capabilities */
+	EXIT_KERNEL = 5,		/* kernel lacks BTF or a required hook */
+};
+
+extern const char *progname;
+
+/* "tcpabort-trace: msg" on stderr; returns -1 (git's idiom). */
+int error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+_Noreturn void die(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Strict decimal parse of [min, max]; false on junk, sign or overflow. */
+bool parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+/* A PID: 1 ..  4194304 (PID_MAX_LIMIT). */
+bool parse_pid(const char *s, int *pid);
+
+#endif /* TA_UTIL_H */
