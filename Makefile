@@ -37,6 +37,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .DELETE_ON_ERROR:
+.SECONDARY:
 .PHONY: all check unit integration demo install uninstall clean deps vmlinux format
 
 # The pure core and the output layer: shared by the tracer, report and the unit tests.

@@ -42,6 +42,8 @@ struct sock_info {
 	__u16 sport;
 	__u16 dport;
 	__u8 lost;	/* an event was dropped, tell the next one */
+	__u8 closed_from; /* the state the socket left for CLOSE */
+	__u8 pad[3];	/* keep the addresses 4-byte aligned */
 	__u8 runs;	/* bit 0: a send run is open, bit 1: a recv run */
 	__u8 saddr[16];
 	__u8 daddr[16];
@@ -148,9 +150,10 @@ static __always_inline bool is_tcp(const struct sock *sk)
 
 static __always_inline bool v4_mapped(const __u8 *a)
 {
-	const __u32 *w = (const __u32 *)a;
-
-	return w[0] == 0 && w[1] == 0 && w[2] == bpf_htonl(0xffff);
+	for (int i = 0; i < 10; i++)
+		if (a[i])
+			return false;
+	return a[10] == 0xff && a[11] == 0xff;
 }
 
 /*
@@ -333,6 +336,8 @@ int BPF_PROG(on_set_state, const struct sock *sk, const int oldstate, const int 
 		else
 			bpf_map_delete_elem(&listeners, &lk);
 	}
+	if (newstate == TCP_CLOSE)
+		si->closed_from = oldstate;
 	emit_other(cookie, si, TA_EV_STATE, oldstate, oldstate, newstate, 0, 0);
 	return 0;
 }
@@ -477,11 +482,13 @@ int BPF_PROG(on_destroy, struct sock *sk)
 	emit_other(cookie, si, TA_EV_DESTROY, BPF_CORE_READ(sk, __sk_common.skc_state), 0, 0, 0,
 		   0);
 	/*
-	 * A socket that went to TIME_WAIT lives on as a timewait sock with the
-	 * same cookie and tuple, and may still answer late data with an RST:
-	 * keep its entries and let the LRU retire them.
+	 * A socket closed from FIN_WAIT1/2 or CLOSING lives on as a timewait
+	 * sock (TIME_WAIT, or FIN_WAIT2 for an orphan) with the same cookie and
+	 * tuple, and may still answer late data with an RST: keep its entries
+	 * and let the LRU retire them.
 	 */
-	if (BPF_CORE_READ(sk, __sk_common.skc_state) == TCP_TIME_WAIT)
+	if (si->closed_from == TCP_FIN_WAIT1 || si->closed_from == TCP_FIN_WAIT2 ||
+	    si->closed_from == TCP_CLOSING)
 		return 0;
 	tuple_key_of(si, &k);
 	bpf_map_delete_elem(&tuples, &k);

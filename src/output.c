@@ -157,7 +157,8 @@ static void json_event(struct jw *w, const struct tl_event *t)
 	jw_u64(w, "cookie", e->cookie);
 	jw_u64(w, "ts_ns", e->ts_ns);
 	jw_str(w, "kind", ta_kind_name(e->kind));
-	jw_str(w, "state", ta_state_name(e->state));
+	/* 0: not known when the event fired (peer_rst is seen from the sender's side). */
+	jw_str(w, "state", e->state ? ta_state_name(e->state) : NULL);
 	jw_u64(w, "pid", e->owner_tgid);
 	jw_u64(w, "task_pid", e->task_tgid);
 	jw_u64(w, "task_tid", e->task_pid);

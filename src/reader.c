@@ -89,7 +89,8 @@ static int parse_event(json_t *o, struct tl_event *t, char *err, size_t errlen)
 	t->seq = u64(o, "seq");
 	e->cookie = u64(o, "cookie");
 	e->ts_ns = u64(o, "ts_ns");
-	e->state = state_value(json_object_get(o, "state"), &ok);
+	if (!json_is_null(json_object_get(o, "state")))
+		e->state = state_value(json_object_get(o, "state"), &ok);
 	e->owner_tgid = u64(o, "pid");
 	e->task_tgid = u64(o, "task_pid");
 	e->task_pid = u64(o, "task_tid");

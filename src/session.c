@@ -36,11 +36,50 @@ int session_feed(struct session *s, const struct tl_event *e)
 	c = ct_feed(&s->conns, &copy);
 	if (!c)
 		return -1;
-	if (c->ended) {
+	if (c->ended && !c->timewait) {
 		conclude(s, c);
 		ct_remove(&s->conns, c);
+	} else if (c->ended && copy.ev.kind == TA_EV_DESTROY) {
+		s->lingering++;
 	}
+	/* Saved logs carry no clock of their own: their events' time drives the linger. */
+	if (s->lingering)
+		session_tick(s, copy.ev.ts_ns);
 	return 0;
+}
+
+struct expiry {
+	struct session *s;
+	uint64_t now;
+	struct conn **due;
+	size_t n;
+};
+
+static void find_due(struct conn *c, void *arg)
+{
+	struct expiry *x = arg;
+
+	if (c->ended && c->timewait && x->now >= c->end_ns + TA_TIMEWAIT_LINGER_NS &&
+	    x->n < x->s->lingering)
+		x->due[x->n++] = c;
+}
+
+void session_tick(struct session *s, uint64_t now_ns)
+{
+	struct expiry x = { .s = s, .now = now_ns };
+
+	if (!s->lingering)
+		return;
+	x.due = calloc(s->lingering, sizeof(*x.due));
+	if (!x.due)
+		return;
+	ct_each(&s->conns, find_due, &x);
+	for (size_t i = 0; i < x.n; i++) {
+		conclude(s, x.due[i]);
+		ct_remove(&s->conns, x.due[i]);
+		s->lingering--;
+	}
+	free(x.due);
 }
 
 struct gather {

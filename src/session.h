@@ -16,11 +16,21 @@ struct session {
 	uint64_t connections;
 	uint64_t seq;
 	bool print_events;	/* pass each event to the output as it arrives */
+	size_t lingering;	/* ended connections waiting for their timewait sock */
 };
+
+/*
+ * How long a connection handed to a timewait sock waits for that sock's RST
+ * before its verdict is printed.  Later RSTs still reach the output, as a
+ * connection of their own with the same cookie.
+ */
+#define TA_TIMEWAIT_LINGER_NS 1000000000ULL
 
 int session_init(struct session *s, struct out *out);
 /* Takes one event; prints the verdict of its connection if it ended. -1 on ENOMEM. */
 int session_feed(struct session *s, const struct tl_event *e);
+/* Concludes lingering connections whose time is up at now_ns (CLOCK_MONOTONIC). */
+void session_tick(struct session *s, uint64_t now_ns);
 /* Prints verdicts for the connections still open, then frees everything. */
 void session_finish(struct session *s);
 

@@ -183,6 +183,7 @@ static int poll_loop(struct tracer *t)
 		err = ring_buffer__consume(t->rb);
 		if (err < 0 && err != -EINTR)
 			return error("reading events: %s", strerror(-err));
+		session_tick(&t->session, clock_ns(CLOCK_MONOTONIC));
 		if (n > 0 && !deadline && reap_exited(t, pfd))
 			deadline = clock_ns(CLOCK_MONOTONIC) + EXIT_GRACE_MS * 1000000ULL;
 		if (deadline && clock_ns(CLOCK_MONOTONIC) >= deadline)
@@ -253,7 +254,8 @@ int trace_main(const struct trace_opts *o)
 	if (err) {
 		error("cannot load the BPF programs: %s%s", strerror(-err),
 		      o->verbose ? "" : " (run with -v for the verifier's log)");
-		ret = err == -EPERM || err == -EACCES ? EXIT_PRIVILEGE : EXIT_FAILURE_RUNTIME;
+		/* EACCES is the verifier refusing a program, not a missing privilege. */
+		ret = err == -EPERM ? EXIT_PRIVILEGE : EXIT_FAILURE_RUNTIME;
 		goto out;
 	}
 	for (int i = 0; i < t.npids; i++) {

@@ -95,6 +95,40 @@ static struct conn *conn_new(struct conn_table *ct, uint64_t cookie)
 	return c;
 }
 
+/*
+ * Closing from FIN_WAIT1/2 or CLOSING without an RST hands the connection to
+ * a timewait sock (same cookie), which answers late data with an RST.
+ */
+static bool handed_to_timewait(const struct conn *c)
+{
+	for (size_t i = c->n; i-- > 0;) {
+		const struct ta_event *e = &c->ev[i].ev;
+
+		if (e->kind == TA_EV_RST_SENT || e->kind == TA_EV_RST_RECV)
+			return false;
+		if (e->kind == TA_EV_STATE && e->b == TA_TCP_CLOSE)
+			return e->a == TA_TCP_FIN_WAIT1 || e->a == TA_TCP_FIN_WAIT2 ||
+			       e->a == TA_TCP_CLOSING;
+	}
+	return false;
+}
+
+/*
+ * Is this the first thing that happens to a socket?  connect (CLOSE ->
+ * SYN_SENT), listen (CLOSE -> LISTEN), a child leaving SYN_RECV, or the
+ * accept that hands a child to the application.  A connection whose first
+ * event is anything else was already alive when the attach happened.
+ */
+static bool birth(const struct ta_event *e)
+{
+	if (e->kind == TA_EV_STATE)
+		return e->a == TA_TCP_CLOSE || e->a == TA_TCP_SYN_RECV ||
+		       e->a == TA_TCP_NEW_SYN_RECV || e->a == TA_TCP_LISTEN;
+	if (e->kind == TA_EV_SYSCALL)
+		return e->b == TA_SYS_CONNECT || e->b == TA_SYS_ACCEPT;
+	return false;
+}
+
 struct conn *ct_feed(struct conn_table *ct, const struct tl_event *e)
 {
 	struct conn *c = ct_find(ct, e->ev.cookie);
@@ -103,6 +137,7 @@ struct conn *ct_feed(struct conn_table *ct, const struct tl_event *e)
 		c = conn_new(ct, e->ev.cookie);
 		if (!c)
 			return NULL;
+		c->midlife = !birth(&e->ev);
 	}
 	if (c->n == c->cap) {
 		size_t cap = c->cap ? c->cap * 2 : 16;
@@ -122,8 +157,11 @@ struct conn *ct_feed(struct conn_table *ct, const struct tl_event *e)
 		c->lost = true;
 	if (e->ev.flags & TA_F_MIDLIFE)
 		c->midlife = true;
-	if (e->ev.kind == TA_EV_DESTROY)
+	if (e->ev.kind == TA_EV_DESTROY) {
 		c->ended = true;
+		c->end_ns = e->ev.ts_ns;
+		c->timewait = handed_to_timewait(c);
+	}
 	return c;
 }
 

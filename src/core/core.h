@@ -47,6 +47,8 @@ struct conn {
 	struct tl_event *ev;
 	size_t n, cap;
 	bool ended;		/* tcp_destroy_sock seen */
+	bool timewait;		/* ended by handing over to a timewait sock, which may still send RST */
+	uint64_t end_ns;	/* ts_ns of the destroy */
 	bool lost;		/* an event of this socket may be missing */
 	bool midlife;		/* the socket predates the attach */
 	uint32_t owner;		/* owning TGID */

@@ -24,6 +24,7 @@ struct facts {
 	size_t established;
 	size_t peer_fin;	/* the state change that shows the peer's FIN */
 	size_t our_fin;		/* the state change that shows our FIN */
+	size_t handoff;		/* the orphan went on as a timewait sock */
 	size_t rst_recv;	/* first tcp_receive_reset */
 	unsigned int rst_recv_state;
 	size_t rst_sent;	/* first RST this socket sent */
@@ -47,11 +48,39 @@ static bool transient(int err)
 	return err == EAGAIN || err == EINTR || err == EINPROGRESS || err == EALREADY;
 }
 
+/*
+ * We learn of the peer's FIN only from state moves.  A FIN that reaches a
+ * socket in FIN_WAIT2 shows as FIN_WAIT2 -> CLOSE (tcp_time_wait hands over
+ * to a timewait sock, then tcp_done), which an RST also causes: it is the
+ * FIN only when no RST came first.  And only while the owner still holds
+ * the socket: an orphan is handed to a timewait sock as soon as it reaches
+ * FIN_WAIT2 (tcp_fin_timeout <= 60 s), FIN or not.
+ */
+static bool peer_fin_move(const struct facts *f, const struct ta_event *e)
+{
+	if (e->a == TA_TCP_ESTABLISHED && e->b == TA_TCP_CLOSE_WAIT)
+		return true;
+	if (e->a == TA_TCP_FIN_WAIT1 && e->b == TA_TCP_CLOSING)
+		return true;
+	if (e->a == TA_TCP_FIN_WAIT2 && e->b == TA_TCP_TIME_WAIT)
+		return true;
+	return e->a == TA_TCP_FIN_WAIT2 && e->b == TA_TCP_CLOSE && f->rst_recv == NONE &&
+	       f->rst_sent == NONE && f->close_call == NONE;
+}
+
+/* An orphan leaving FIN_WAIT1/FIN_WAIT2/CLOSING quietly went on as a timewait sock. */
+static bool timewait_handoff(const struct facts *f, const struct ta_event *e)
+{
+	return f->close_call != NONE && e->b == TA_TCP_CLOSE && f->rst_recv == NONE &&
+	       f->rst_sent == NONE &&
+	       (e->a == TA_TCP_FIN_WAIT2 || e->a == TA_TCP_CLOSING || e->a == TA_TCP_TIME_WAIT);
+}
+
 static void gather(const struct conn *c, struct facts *f)
 {
 	memset(f, 0, sizeof(*f));
 	f->c = c;
-	f->birth = f->established = f->peer_fin = f->our_fin = NONE;
+	f->birth = f->established = f->peer_fin = f->our_fin = f->handoff = NONE;
 	f->rst_recv = f->rst_sent = f->peer_rst = f->sk_error = NONE;
 	f->close_call = f->destroy = f->recv_eof = f->recv_err = f->send_err = NONE;
 	f->send_after_fin = f->so_error = f->consumed = NONE;
@@ -67,12 +96,10 @@ static void gather(const struct conn *c, struct facts *f)
 				f->birth = f->birth == NONE ? i : f->birth;
 			if (e->b == TA_TCP_ESTABLISHED && f->established == NONE)
 				f->established = i;
-			/* We learn of the peer's FIN by these moves only. */
-			if (f->peer_fin == NONE &&
-			    ((e->a == TA_TCP_ESTABLISHED && e->b == TA_TCP_CLOSE_WAIT) ||
-			     (e->a == TA_TCP_FIN_WAIT1 && e->b == TA_TCP_CLOSING) ||
-			     (e->a == TA_TCP_FIN_WAIT2 && e->b == TA_TCP_TIME_WAIT)))
+			if (f->peer_fin == NONE && peer_fin_move(f, e))
 				f->peer_fin = i;
+			if (f->handoff == NONE && timewait_handoff(f, e))
+				f->handoff = i;
 			if (f->our_fin == NONE &&
 			    ((e->a == TA_TCP_ESTABLISHED && e->b == TA_TCP_FIN_WAIT1) ||
 			     (e->a == TA_TCP_CLOSE_WAIT && e->b == TA_TCP_LAST_ACK)))
@@ -381,18 +408,32 @@ static bool rule_peer_reset(const struct facts *f, struct verdict *v)
 
 static bool rule_orderly_close(const struct facts *f, struct verdict *v)
 {
-	if (f->our_fin == NONE || f->peer_fin == NONE)
+	if (f->our_fin == NONE || (f->peer_fin == NONE && f->handoff == NONE))
 		return false;
 	if (f->rst_recv != NONE || f->rst_sent != NONE || f->peer_rst != NONE || f->sk_err)
 		return false;
 	if (f->recv_err != NONE || f->send_err != NONE)
 		return false;
 
-	cite(v, f->our_fin < f->peer_fin ? f->our_fin : f->peer_fin, "%s closed first",
-	     f->our_fin < f->peer_fin ? "we" : "the peer");
-	cite(v, f->our_fin < f->peer_fin ? f->peer_fin : f->our_fin, "then %s closed",
-	     f->our_fin < f->peer_fin ? "the peer" : "we");
+	const struct ta_event *of = ev(f, f->our_fin);
+
+	cite(v, f->our_fin, "we sent our FIN: %s -> %s", ta_state_name(of->a),
+	     ta_state_name(of->b));
 	cite(v, f->recv_eof, "recv returned 0 (EOF)");
+	if (f->peer_fin == NONE) {
+		const struct ta_event *h = ev(f, f->handoff);
+
+		cite(v, f->close_call, "the owner closed the socket");
+		cite(v, f->handoff, "the kernel handed the closed socket to a timewait socket: %s -> %s",
+		     ta_state_name(h->a), ta_state_name(h->b));
+		say(v, "We closed first; the socket left %s quietly (no RST, no error) and the kernel "
+		       "carries on its last phase in a timewait socket. Whether the peer closed too is "
+		       "not visible: a timewait socket is traced only if it sends an RST.",
+		    ta_state_name(h->a));
+		return true;
+	}
+	cite(v, f->peer_fin, "the peer's FIN arrived: %s -> %s", ta_state_name(ev(f, f->peer_fin)->a),
+	     ta_state_name(ev(f, f->peer_fin)->b));
 	say(v, "Both ends closed with FIN (%s first); no RST was sent or received and the kernel "
 	       "stored no error.",
 	    f->our_fin < f->peer_fin ? "we" : "the peer");
@@ -470,7 +511,8 @@ static void completeness(const struct facts *f, struct verdict *v)
 			 "events of this connection were lost (ring buffer full)");
 	else if (c->midlife)
 		snprintf(v->missing, sizeof(v->missing),
-			 "the connection predates the attach: its beginning was not seen");
+			 "its beginning was not seen: the socket predates the attach, or these are "
+			 "the last events of a connection already reported");
 	else if (!c->ended)
 		snprintf(v->missing, sizeof(v->missing),
 			 "the connection had not ended when tracing stopped");

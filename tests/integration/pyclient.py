@@ -1,0 +1,84 @@
+#!/usr/bin/env python3
+"""A client that is not tcpabort-repro: the two classic failures, written the
+way an application would be, to check the tracer against a program it was not
+built with.  Usage: pyclient.py fin-then-rst|peer-crash|orderly
+
+Forks a server child on 127.0.0.1, prints its pids, then waits for SIGUSR1
+(the tracer attaches meanwhile).  Prints what each client call returned.
+"""
+import errno
+import os
+import signal
+import socket
+import sys
+import time
+
+
+def server(lsock, mode):
+    conn, _ = lsock.accept()
+    if mode == "fin-then-rst":
+        conn.recv(1)            # read the byte, then close: FIN
+        conn.close()
+        time.sleep(0.5)
+    elif mode == "peer-crash":
+        time.sleep(30)          # never reads; the parent SIGKILLs us
+    else:                       # orderly: echo, then close after the client does
+        conn.sendall(conn.recv(1))
+        conn.recv(1)
+        conn.close()
+    os._exit(0)
+
+
+def call(name, fn):
+    try:
+        r = fn()
+        print(f"client {name} = {r!r}", flush=True)
+        return r
+    except OSError as e:
+        print(f"client {name} = {errno.errorcode.get(e.errno, e.errno)}", flush=True)
+        return e
+
+
+def main():
+    mode = sys.argv[1]
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL if mode == "none" else signal.SIG_IGN)
+    lsock = socket.socket()
+    lsock.bind(("127.0.0.1", 0))
+    lsock.listen(1)
+    port = lsock.getsockname()[1]
+    child = os.fork()
+    if child == 0:
+        server(lsock, mode)
+    lsock.close()
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})
+    print(f"# paused: client pid {os.getpid()}, server pid {child}", file=sys.stderr, flush=True)
+    signal.sigwait({signal.SIGUSR1})
+
+    s = socket.create_connection(("127.0.0.1", port))
+    call("send(1)", lambda: s.send(b"x"))
+    if mode == "fin-then-rst":
+        time.sleep(0.2)                     # the server reads and closes
+        call("send(2)", lambda: s.send(b"yz"))
+        time.sleep(0.2)                     # its RST comes back
+        call("recv", lambda: s.recv(10))
+        call("send(1)", lambda: s.send(b"!"))
+    elif mode == "peer-crash":
+        time.sleep(0.2)
+        os.kill(child, signal.SIGKILL)
+        os.waitpid(child, 0)
+        time.sleep(0.2)
+        call("recv", lambda: s.recv(10))
+        call("send(1)", lambda: s.send(b"!"))
+    else:
+        call("recv", lambda: s.recv(1))
+        s.shutdown(socket.SHUT_WR)
+        call("recv", lambda: s.recv(1))
+    s.close()
+    try:
+        os.waitpid(child, 0)
+    except ChildProcessError:
+        pass
+
+
+if __name__ == "__main__":
+    main()

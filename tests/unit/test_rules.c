@@ -1,0 +1,354 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The rules, fed with event sequences recorded from real runs on Linux 6.18
+ * (tests/fixtures, re-recorded by tests/fixtures/record.sh), and with
+ * variants of them: calls in another order, events lost, the beginning
+ * missed, the application not yet back in the socket.
+ */
+#include <errno.h>
+
+#include "fixture.h"
+
+struct decided {
+	struct fixture fx;
+	struct conn_table ct;
+	struct conn *c;
+	struct verdict v;
+};
+
+/* Decide the connection of the fixture's first process, after dropping events by kind. */
+static void decide_filtered(struct decided *d, const char *name, const unsigned int *drop,
+			    size_t ndrop)
+{
+	struct fixture all;
+
+	fixture_load(&all, name);
+	memset(&d->fx, 0, sizeof(d->fx));
+	for (size_t i = 0; i < all.n; i++) {
+		bool skip = false;
+
+		for (size_t k = 0; k < ndrop; k++)
+			skip |= all.ev[i].ev.kind == drop[k];
+		if (!skip)
+			fixture_add(&all.ev[i], &d->fx);
+	}
+	fixture_free(&all);
+	fixture_table(&d->fx, &d->ct);
+	d->c = first_owner_conn(&d->ct, &d->fx);
+	ta_decide(d->c, &d->v);
+}
+
+static void decide(struct decided *d, const char *name)
+{
+	decide_filtered(d, name, NULL, 0);
+}
+
+static void done(struct decided *d)
+{
+	ct_free(&d->ct);
+	fixture_free(&d->fx);
+}
+
+static void assert_cause(const struct verdict *v, const char *id, int err)
+{
+	assert_non_null(v->cause);
+	assert_string_equal(v->cause->id, id);
+	assert_int_equal(v->err, err);
+	assert_true(strlen(v->sentence) > 40);
+}
+
+static void fin_then_rst(const char *fixture)
+{
+	struct decided d;
+
+	decide(&d, fixture);
+	assert_cause(&d.v, "reset_after_peer_fin", EPIPE);
+	assert_string_equal(d.v.cause->winsock, "WSAECONNABORTED (10053)");
+	assert_true(cites_kind(d.c, &d.v, TA_EV_STATE));	/* the peer's FIN */
+	assert_true(cites_kind(d.c, &d.v, TA_EV_RST_RECV));
+	assert_true(cites_kind(d.c, &d.v, TA_EV_SK_ERROR));
+	assert_true(cites_kind(d.c, &d.v, TA_EV_RECV));		/* recv returned EOF */
+	assert_true(cites_kind(d.c, &d.v, TA_EV_SEND));
+	assert_non_null(strstr(d.v.sentence, "recv returned 0 (EOF)"));
+	assert_non_null(strstr(d.v.sentence, "send failed with EPIPE"));
+	assert_true(d.v.complete);
+	assert_true(d.c->ended);
+	done(&d);
+}
+
+static void test_fin_then_rst_repro(void **state)
+{
+	(void)state;
+	fin_then_rst("repro-fin-then-rst.jsonl");
+}
+
+static void test_fin_then_rst_python(void **state)
+{
+	(void)state;
+	fin_then_rst("py-fin-then-rst.jsonl");
+}
+
+static void peer_crash(const char *fixture)
+{
+	struct decided d;
+
+	decide(&d, fixture);
+	assert_cause(&d.v, "peer_reset", ECONNRESET);
+	assert_string_equal(d.v.cause->winsock, "WSAECONNRESET (10054)");
+	assert_true(cites_kind(d.c, &d.v, TA_EV_RST_RECV));
+	assert_true(cites_kind(d.c, &d.v, TA_EV_SK_ERROR));
+	/* The server was on this host: the sender and its reason are named. */
+	assert_true(cites_kind(d.c, &d.v, TA_EV_PEER_RST));
+	assert_non_null(strstr(d.v.sentence, "TCP_ABORT_ON_CLOSE"));
+	assert_non_null(strstr(d.v.sentence, "recv failed with ECONNRESET"));
+	assert_true(d.v.complete);
+	done(&d);
+}
+
+static void test_peer_crash_repro(void **state)
+{
+	(void)state;
+	peer_crash("repro-peer-crash.jsonl");
+}
+
+static void test_peer_crash_python(void **state)
+{
+	(void)state;
+	peer_crash("py-peer-crash.jsonl");
+}
+
+static void test_orderly(void **state)
+{
+	struct decided d;
+
+	(void)state;
+	decide(&d, "py-orderly.jsonl");
+	assert_cause(&d.v, "orderly_close", 0);
+	assert_null(d.v.cause->winsock);
+	assert_false(cites_kind(d.c, &d.v, TA_EV_RST_RECV));
+	assert_true(d.v.complete);
+	done(&d);
+}
+
+/* Both ends traced: the client's verdict is unchanged, the server's is not "orderly". */
+static void test_both_ends_fin_then_rst(void **state)
+{
+	struct decided d;
+	struct conn *server;
+	struct verdict v;
+
+	(void)state;
+	decide(&d, "repro-fin-then-rst-both.jsonl");
+	assert_cause(&d.v, "reset_after_peer_fin", EPIPE);
+	server = other_conn(&d.ct, d.c->owner);
+	ta_decide(server, &v);
+	assert_string_not_equal(v.cause->id, "orderly_close");
+	/* Its timewait socket's RST joined its timeline. */
+	assert_true(cites_kind(server, &v, TA_EV_RST_SENT));
+	done(&d);
+}
+
+static void test_both_ends_peer_crash(void **state)
+{
+	struct decided d;
+	struct conn *server;
+	struct verdict v;
+
+	(void)state;
+	decide(&d, "repro-peer-crash-both.jsonl");
+	assert_cause(&d.v, "peer_reset", ECONNRESET);
+	server = other_conn(&d.ct, d.c->owner);
+	ta_decide(server, &v);
+	assert_string_not_equal(v.cause->id, "peer_reset");
+	assert_true(cites_kind(server, &v, TA_EV_RST_SENT));
+	done(&d);
+}
+
+/* The application never called recv: same cause, no EOF claimed. */
+static void test_fin_then_rst_without_recv(void **state)
+{
+	static const unsigned int drop[] = { TA_EV_RECV };
+	struct decided d;
+
+	(void)state;
+	decide_filtered(&d, "repro-fin-then-rst.jsonl", drop, 1);
+	assert_cause(&d.v, "reset_after_peer_fin", EPIPE);
+	assert_null(strstr(d.v.sentence, "recv returned 0"));
+	done(&d);
+}
+
+/* The tracepoint for the received RST was lost: sk_err EPIPE after the FIN still decides. */
+static void test_fin_then_rst_rst_lost(void **state)
+{
+	static const unsigned int drop[] = { TA_EV_RST_RECV, TA_EV_PEER_RST };
+	struct decided d;
+
+	(void)state;
+	decide_filtered(&d, "repro-fin-then-rst.jsonl", drop, 2);
+	assert_cause(&d.v, "reset_after_peer_fin", EPIPE);
+	assert_true(cites_kind(d.c, &d.v, TA_EV_SK_ERROR));
+	done(&d);
+}
+
+/* Cut the timeline right after the error: the verdict predicts the next calls. */
+static void truncated_after_error(const char *fixture, const char *cause, int err, int recv,
+				  int send, int so_error)
+{
+	struct fixture all, cut = { 0 };
+	struct conn_table ct;
+	struct verdict v;
+	struct conn *c;
+
+	fixture_load(&all, fixture);
+	for (size_t i = 0; i < all.n; i++) {
+		if (all.ev[i].ev.owner_tgid != all.ev[0].ev.owner_tgid)
+			continue;
+		fixture_add(&all.ev[i], &cut);
+		if (all.ev[i].ev.kind == TA_EV_SK_ERROR)
+			break;
+	}
+	fixture_table(&cut, &ct);
+	c = first_owner_conn(&ct, &cut);
+	assert_false(c->ended);
+	ta_decide(c, &v);
+	assert_cause(&v, cause, err);
+	assert_true(v.next.known);
+	assert_int_equal(v.next.recv, recv);
+	assert_int_equal(v.next.send, send);
+	assert_int_equal(v.next.so_error, so_error);
+	assert_int_equal(v.next.sigpipe, send == EPIPE);
+	assert_non_null(strstr(v.sentence, "next recv"));
+	assert_string_equal(v.missing, "the connection had not ended when tracing stopped");
+	ct_free(&ct);
+	fixture_free(&cut);
+	fixture_free(&all);
+}
+
+static void test_next_calls_fin_then_rst(void **state)
+{
+	(void)state;
+	/* A received FIN wins over the pending EPIPE for recv; send takes the EPIPE. */
+	truncated_after_error("repro-fin-then-rst.jsonl", "reset_after_peer_fin", EPIPE, 0, EPIPE,
+			      EPIPE);
+}
+
+static void test_next_calls_peer_crash(void **state)
+{
+	(void)state;
+	truncated_after_error("repro-peer-crash.jsonl", "peer_reset", ECONNRESET, ECONNRESET,
+			      ECONNRESET, ECONNRESET);
+}
+
+/* A lost event anywhere makes the verdict incomplete, whatever the cause. */
+static void test_lost_marks_incomplete(void **state)
+{
+	struct decided d;
+
+	(void)state;
+	fixture_load(&d.fx, "repro-peer-crash.jsonl");
+	d.fx.ev[d.fx.n / 2].ev.flags |= TA_F_LOST_BEFORE;
+	fixture_table(&d.fx, &d.ct);
+	d.c = first_owner_conn(&d.ct, &d.fx);
+	ta_decide(d.c, &d.v);
+	assert_false(d.v.complete);
+	assert_non_null(strstr(d.v.missing, "lost"));
+	done(&d);
+}
+
+/* Attached after connect: the first event is a send, the beginning is missing. */
+static void test_midlife_marks_incomplete(void **state)
+{
+	struct decided d;
+	size_t first = 0;
+
+	(void)state;
+	fixture_load(&d.fx, "repro-peer-crash.jsonl");
+	/* Drop everything before the first send. */
+	while (d.fx.ev[first].ev.kind != TA_EV_SEND)
+		first++;
+	memmove(d.fx.ev, d.fx.ev + first, (d.fx.n - first) * sizeof(*d.fx.ev));
+	d.fx.n -= first;
+	fixture_table(&d.fx, &d.ct);
+	d.c = first_owner_conn(&d.ct, &d.fx);
+	ta_decide(d.c, &d.v);
+	assert_true(d.c->midlife);
+	assert_false(d.v.complete);
+	assert_cause(&d.v, "peer_reset", ECONNRESET);
+	assert_non_null(strstr(d.v.missing, "beginning"));
+	done(&d);
+}
+
+/* An orphan that resets itself on data (TCP_ABORT_ON_DATA) was not reset by its peer. */
+static void test_self_reset_is_not_peer_reset(void **state)
+{
+	struct tl_event ev[4] = { 0 };
+	struct conn_table ct;
+	struct verdict v;
+	struct conn *c;
+
+	(void)state;
+	for (int i = 0; i < 4; i++) {
+		ev[i].ev.cookie = 7;
+		ev[i].ev.owner_tgid = 100;
+		ev[i].ev.ts_ns = 1000 + i;
+		ev[i].seq = i + 1;
+	}
+	ev[0].ev.kind = TA_EV_STATE;
+	ev[0].ev.a = TA_TCP_CLOSE;
+	ev[0].ev.b = TA_TCP_SYN_SENT;
+	ev[1].ev.kind = TA_EV_STATE;
+	ev[1].ev.a = TA_TCP_SYN_SENT;
+	ev[1].ev.b = TA_TCP_ESTABLISHED;
+	ev[2].ev.kind = TA_EV_RST_RECV;
+	ev[2].ev.state = TA_TCP_FIN_WAIT2;
+	ev[3].ev.kind = TA_EV_RST_SENT;
+	ev[3].ev.state = TA_TCP_CLOSE;
+	snprintf(ev[3].rst_name, sizeof(ev[3].rst_name), "TCP_ABORT_ON_DATA");
+	ev[3].rst = ta_rst_from_name(ev[3].rst_name);
+	assert_int_equal(ct_init(&ct), 0);
+	for (int i = 0; i < 4; i++)
+		c = ct_feed(&ct, &ev[i]);
+	ta_decide(c, &v);
+	assert_string_not_equal(v.cause->id, "peer_reset");
+	ct_free(&ct);
+}
+
+static void test_catalogue(void **state)
+{
+	const struct cause *c;
+	size_t n = 0;
+
+	(void)state;
+	for (; (c = ta_cause_at(n)); n++) {
+		assert_ptr_equal(ta_cause_by_id(c->id), c);
+		assert_non_null(c->summary);
+		for (size_t k = 0; k < n; k++)
+			assert_string_not_equal(ta_cause_at(k)->id, c->id);
+	}
+	assert_true(n >= 4);
+	assert_string_equal(ta_cause_at(n - 1)->id, "unknown");
+	assert_null(ta_cause_by_id("no_such_cause"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_fin_then_rst_repro),
+		cmocka_unit_test(test_fin_then_rst_python),
+		cmocka_unit_test(test_peer_crash_repro),
+		cmocka_unit_test(test_peer_crash_python),
+		cmocka_unit_test(test_orderly),
+		cmocka_unit_test(test_both_ends_fin_then_rst),
+		cmocka_unit_test(test_both_ends_peer_crash),
+		cmocka_unit_test(test_fin_then_rst_without_recv),
+		cmocka_unit_test(test_fin_then_rst_rst_lost),
+		cmocka_unit_test(test_next_calls_fin_then_rst),
+		cmocka_unit_test(test_next_calls_peer_crash),
+		cmocka_unit_test(test_lost_marks_incomplete),
+		cmocka_unit_test(test_midlife_marks_incomplete),
+		cmocka_unit_test(test_self_reset_is_not_peer_reset),
+		cmocka_unit_test(test_catalogue),
+	};
+
+	return cmocka_run_group_tests_name("rules", tests, NULL, NULL);
+}

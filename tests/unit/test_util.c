@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The command-line number parsers and the JSON string quoting. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "json.h"
+#include "util.h"
+
+static void test_parse_pid(void **state)
+{
+	static const char *const bad[] = { "", "0", "-1", "+5", " 5", "5 ", "12x", "0x10",
+					   "4194305", "99999999999999999999999", "1.5" };
+	int pid = -1;
+
+	(void)state;
+	assert_true(parse_pid("1", &pid));
+	assert_int_equal(pid, 1);
+	assert_true(parse_pid("4194304", &pid));
+	assert_int_equal(pid, 4194304);
+	assert_true(parse_pid("007", &pid));
+	assert_int_equal(pid, 7);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		pid = -1;
+		assert_false(parse_pid(bad[i], &pid));
+		assert_int_equal(pid, -1); /* untouched on failure */
+	}
+	assert_false(parse_pid(NULL, &pid));
+}
+
+static void test_parse_uint_bounds(void **state)
+{
+	uint64_t v;
+
+	(void)state;
+	assert_true(parse_uint("18446744073709551615", 0, UINT64_MAX, &v));
+	assert_true(v == UINT64_MAX);
+	assert_false(parse_uint("18446744073709551616", 0, UINT64_MAX, &v));
+	assert_false(parse_uint("9", 10, 20, &v));
+	assert_false(parse_uint("21", 10, 20, &v));
+}
+
+static void quoted(const char *in, size_t max, const char *want)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	json_quote(f, in, max);
+	fclose(f);
+	assert_string_equal(buf, want);
+	free(buf);
+}
+
+static void test_json_quote(void **state)
+{
+	(void)state;
+	quoted("plain", 99, "\"plain\"");
+	quoted("a\"b\\c", 99, "\"a\\\"b\\\\c\"");
+	quoted("tab\there\nnl", 99, "\"tab\\there\\nnl\"");
+	quoted("\x01\x7f\xff", 99, "\"\\u0001\\u007f\\u00ff\"");
+	/* comm is 16 bytes and need not be terminated */
+	quoted("0123456789abcdefXYZ", 16, "\"0123456789abcdef\"");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_parse_pid),
+		cmocka_unit_test(test_parse_uint_bounds),
+		cmocka_unit_test(test_json_quote),
+	};
+
+	return cmocka_run_group_tests_name("util", tests, NULL, NULL);
+}
