@@ -93,6 +93,8 @@ check: deps
 
 unit-bins: $(UNIT_TESTS)
 
+.PHONY: unit-bins
+
 unit: $(UNIT_TESTS)
 	$(Q)tests/run-unit.sh $(UNIT_TESTS)
 

@@ -167,7 +167,8 @@ static __always_inline void read_tuple(const struct sock_common *skc, struct soc
 	__u16 family = BPF_CORE_READ(skc, skc_family);
 	__u16 dport = bpf_ntohs(BPF_CORE_READ(skc, skc_dport));
 
-	if (!sport || !dport)
+	/* A listener has no remote port; a socket without a local port has no tuple yet. */
+	if (!sport)
 		return;
 	si->sport = sport;
 	si->dport = dport;

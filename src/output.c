@@ -265,6 +265,33 @@ static bool cited(const struct verdict *v, size_t idx)
 	return false;
 }
 
+/*
+ * Print text after a label, wrapped at TEXT_WIDTH with a hanging indent:
+ * verdicts are read in terminals and in mail.
+ */
+#define TEXT_WIDTH 100
+
+static void wrapped(FILE *f, const char *label, const char *text, int indent)
+{
+	int col = fprintf(f, "%-*s", indent, label);
+
+	while (*text) {
+		size_t word = strcspn(text, " ");
+
+		if (col > indent && col + 1 + (int)word > TEXT_WIDTH) {
+			fprintf(f, "\n%*s", indent, "");
+			col = indent;
+		} else if (col > indent) {
+			fputc(' ', f);
+			col++;
+		}
+		col += fprintf(f, "%.*s", (int)word, text);
+		text += word;
+		text += strspn(text, " ");
+	}
+	fputc('\n', f);
+}
+
 static void text_connection(struct out *o, const struct conn *c, const struct verdict *v)
 {
 	const struct ta_event *t = tuple_event(c);
@@ -283,16 +310,16 @@ static void text_connection(struct out *o, const struct conn *c, const struct ve
 	if (v->cause->winsock)
 		fprintf(o->f, "  Winsock: %s", v->cause->winsock);
 	fputc('\n', o->f);
-	fprintf(o->f, "  why:      %s\n", v->sentence);
+	wrapped(o->f, "  why:", v->sentence, 12);
 	for (size_t i = 0; i < v->nevidence; i++) {
-		char when[32];
+		char when[32], label[48];
 
 		reltime(o, c->ev[v->evidence[i].idx].ev.ts_ns, when, sizeof(when));
-		fprintf(o->f, "  %s %12s  %s\n", i ? "         " : "evidence:", when,
-			v->evidence[i].why);
+		snprintf(label, sizeof(label), "  %-9s %12s", i ? "" : "evidence:", when);
+		wrapped(o->f, label, v->evidence[i].why, 26);
 	}
 	if (!v->complete || v->missing[0])
-		fprintf(o->f, "  %s  %s\n", v->complete ? "note:    " : "INCOMPLETE:", v->missing);
+		wrapped(o->f, v->complete ? "  note:" : "  INCOMPLETE:", v->missing, 12);
 }
 
 static void json_connection(struct out *o, const struct conn *c, const struct verdict *v)

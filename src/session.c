@@ -11,8 +11,12 @@ int session_init(struct session *s, struct out *out)
 
 static void conclude(struct session *s, struct conn *c)
 {
-	struct verdict *v = malloc(sizeof(*v));
+	struct verdict *v;
 
+	/* A listener's fate is not a connection's: its events were output, that is all. */
+	if (c->listener)
+		return;
+	v = malloc(sizeof(*v));
 	if (!v)
 		return;
 	ta_decide(c, v);

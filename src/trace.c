@@ -238,8 +238,13 @@ int trace_main(const struct trace_opts *o)
 	/* -v: libbpf's warnings (the verifier's log on failure); -vv: everything. */
 	libbpf_level = o->verbose >= 2 ? LIBBPF_DEBUG : o->verbose ? LIBBPF_WARN : -1;
 	libbpf_set_print(libbpf_print);
-	if (probe_kernel(&t.kf))
-		return EXIT_KERNEL;
+	/* Fail on a bad -o before touching the kernel. */
+	if (open_output(&t, o))
+		return EXIT_FAILURE_RUNTIME;
+	if (probe_kernel(&t.kf)) {
+		ret = EXIT_KERNEL;
+		goto out;
+	}
 
 	t.skel = tcpabort_bpf__open();
 	if (!t.skel) {
@@ -271,7 +276,7 @@ int trace_main(const struct trace_opts *o)
 		ret = EXIT_NO_PROCESS;
 		goto out;
 	}
-	if (open_output(&t, o) || session_init(&t.session, &t.out))
+	if (session_init(&t.session, &t.out))
 		goto out;
 	t.rb = ring_buffer__new(bpf_map__fd(t.skel->maps.events), on_event, &t, NULL);
 	if (!t.rb) {

@@ -51,6 +51,7 @@ struct conn {
 	uint64_t end_ns;	/* ts_ns of the destroy */
 	bool lost;		/* an event of this socket may be missing */
 	bool midlife;		/* the socket predates the attach */
+	bool listener;		/* a listening socket: events, but no connection verdict */
 	uint32_t owner;		/* owning TGID */
 	char comm[TA_COMM_LEN];	/* the owner's comm, "" until seen in its context */
 	struct conn *next;	/* hash chain */

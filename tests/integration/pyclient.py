@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A client that is not tcpabort-repro: the two classic failures, written the
 way an application would be, to check the tracer against a program it was not
-built with.  Usage: pyclient.py fin-then-rst|peer-crash|orderly
+built with.  Usage: pyclient.py fin-then-rst|peer-crash|orderly|serve-after-pause|hold
 
 Forks a server child on 127.0.0.1, prints its pids, then waits for SIGUSR1
 (the tracer attaches meanwhile).  Prints what each client call returned.
@@ -39,8 +39,46 @@ def call(name, fn):
         return e
 
 
+def wait_for_attach(child=None):
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})
+    print(f"# paused: client pid {os.getpid()}, server pid {child or 0}",
+          file=sys.stderr, flush=True)
+    signal.sigwait({signal.SIGUSR1})
+
+
+def serve_after_pause(hold):
+    """The traced process listens only after the attach: its accepted
+    children are born in softirq and must be adopted through the listener.
+    The peer is a forked, untraced child."""
+    wait_for_attach()
+    lsock = socket.socket()
+    lsock.bind(("127.0.0.1", 0))
+    lsock.listen(1)
+    port = lsock.getsockname()[1]
+    child = os.fork()
+    if child == 0:
+        c = socket.create_connection(("127.0.0.1", port))
+        c.send(b"x")
+        if hold:
+            time.sleep(30)
+        c.close()
+        os._exit(0)
+    conn, _ = lsock.accept()
+    call("recv", lambda: conn.recv(1))
+    if hold:
+        print("# holding", file=sys.stderr, flush=True)
+        time.sleep(30)
+    call("recv", lambda: conn.recv(1))
+    conn.close()
+    lsock.close()
+    os.waitpid(child, 0)
+
+
 def main():
     mode = sys.argv[1]
+    if mode in ("serve-after-pause", "hold"):
+        serve_after_pause(mode == "hold")
+        return
     signal.signal(signal.SIGPIPE, signal.SIG_DFL if mode == "none" else signal.SIG_IGN)
     lsock = socket.socket()
     lsock.bind(("127.0.0.1", 0))
@@ -50,9 +88,7 @@ def main():
     if child == 0:
         server(lsock, mode)
     lsock.close()
-    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})
-    print(f"# paused: client pid {os.getpid()}, server pid {child}", file=sys.stderr, flush=True)
-    signal.sigwait({signal.SIGUSR1})
+    wait_for_attach(child)
 
     s = socket.create_connection(("127.0.0.1", port))
     call("send(1)", lambda: s.send(b"x"))

@@ -1,0 +1,187 @@
+#!/bin/bash
+# Integration tests: the real tracer, loaded into this kernel, against real
+# sockets on loopback, each test in a network namespace it creates and removes.
+# Needs root.  Outside CI a non-root run skips (loudly); under CI it fails.
+set -u
+cd "$(dirname "$0")/../.."
+. scripts/lib.sh
+
+REPRO=build/tcpabort-repro
+PY=tests/integration/pyclient.py
+WORK=$(mktemp -d /tmp/tcpabort-it.XXXXXX)
+NS=ta-it-$$
+passed=0
+failed=0
+
+cleanup() {
+	netns_down "$NS"
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+if [ "$(id -u)" -ne 0 ]; then
+	if [ "${CI:-}" = true ]; then
+		echo "integration: must run as root under CI" >&2
+		echo "integration: 0 passed, 1 failed"
+		exit 1
+	fi
+	echo "integration: SKIPPED, not root (run: sudo make check)" >&2
+	exit 0
+fi
+for tool in jq ip python3; do
+	command -v "$tool" >/dev/null || { echo "integration: $tool missing (make deps)" >&2; exit 1; }
+done
+
+ok() {
+	passed=$((passed + 1))
+	echo "ok   - $1"
+}
+
+not_ok() {
+	failed=$((failed + 1))
+	echo "FAIL - $1: $2"
+	[ -n "${3:-}" ] && [ -f "$3" ] && sed 's/^/       | /' "$3" | head -n 40
+}
+
+# check NAME FILE JQ-EXPR: passes when the jq expression is true for the whole output.
+check() {
+	if jq -e -s "$3" "$2" >/dev/null 2>&1; then
+		ok "$1"
+	else
+		not_ok "$1" "expected: $3" "$2"
+	fi
+}
+
+fresh_ns() {
+	netns_down "$NS"
+	netns_up "$NS"
+}
+
+# The connection records of the traced pid (the first -p).
+conn_of_traced='(map(select(.type=="start"))[0].pids[0]) as $p | map(select(.type=="connection" and .pid==$p))'
+
+# --- the two classic cases, repro and a Python client -------------------------
+
+classic() { # name cmd... ; expects cause/errno passed via CAUSE/ERRNO
+	fresh_ns
+	out=$WORK/$1.jsonl
+	run_traced "$NS" "$out" --json "${@:2}"
+	[ "$TRACER_RC" = 0 ] || { not_ok "$1: tracer exit" "rc $TRACER_RC" "$out.app"; return; }
+	[ "$APP_RC" = 0 ] || { not_ok "$1: program exit" "rc $APP_RC" "$out.app"; return; }
+	check "$1: verdict $CAUSE/$ERRNO" "$out" \
+		"$conn_of_traced | length == 1 and .[0].cause == \"$CAUSE\" and .[0].errno == \"$ERRNO\" and .[0].complete"
+	check "$1: the local sender of the RST is named" "$out" \
+		"$conn_of_traced | .[0].evidence | map(.kind) | index(\"peer_rst\") != null"
+	# The server child is another process: none of its sockets may appear.
+	check "$1: only the traced process's sockets" "$out" \
+		"(map(select(.type==\"start\"))[0].pids) as \$p | map(select(.type==\"event\" or .type==\"connection\") | .pid) | all(. as \$x | \$p | index(\$x) != null)"
+	check "$1: softirq events of the traced socket are kept" "$out" \
+		'map(select(.type=="event" and .softirq)) | length > 0'
+	check "$1: start first, end last, nothing lost" "$out" \
+		'.[0].type == "start" and .[-1].type == "end" and .[-1].lost == 0'
+}
+
+CAUSE=reset_after_peer_fin ERRNO=EPIPE classic repro-fin-then-rst "$REPRO" fin-then-rst --pause
+CAUSE=peer_reset ERRNO=ECONNRESET classic repro-peer-crash "$REPRO" peer-crash --pause
+CAUSE=reset_after_peer_fin ERRNO=EPIPE classic python-fin-then-rst python3 "$PY" fin-then-rst
+CAUSE=peer_reset ERRNO=ECONNRESET classic python-peer-crash python3 "$PY" peer-crash
+
+fresh_ns
+out=$WORK/orderly.jsonl
+run_traced "$NS" "$out" --json python3 "$PY" orderly
+check "python-orderly: verdict orderly_close" "$out" \
+	"$conn_of_traced | length == 1 and .[0].cause == \"orderly_close\" and .[0].errno == null"
+
+# --- both ends traced ----------------------------------------------------------
+
+fresh_ns
+out=$WORK/both.jsonl
+run_traced "$NS" "$out" "--json -p @SERVER@" "$REPRO" peer-crash --pause
+check "both ends traced: client peer_reset, server's RST recorded" "$out" \
+	'map(select(.type=="connection")) | length == 2 and (map(.cause) | index("peer_reset") != null) and (map(select(.cause != "peer_reset"))[0].evidence | map(.kind) | index("rst_sent") != null)'
+
+# --- other processes' sockets never appear, even busy ones --------------------
+
+fresh_ns
+out=$WORK/noise.jsonl
+ip netns exec "$NS" python3 -c '
+import socket, threading, time
+l = socket.socket(); l.bind(("127.0.0.1", 0)); l.listen(64)
+port = l.getsockname()[1]
+def serve():
+    while True:
+        c, _ = l.accept(); c.recv(10); c.close()
+threading.Thread(target=serve, daemon=True).start()
+end = time.time() + 4
+while time.time() < end:
+    s = socket.create_connection(("127.0.0.1", port)); s.send(b"x"); s.close()
+    time.sleep(0.005)
+' &
+noise=$!
+run_traced "$NS" "$out" --json "$REPRO" fin-then-rst --pause
+check "noise: an untraced busy process leaves no trace" "$out" \
+	"(map(select(.type==\"start\"))[0].pids[0]) as \$p | map(select(.type==\"event\" or .type==\"connection\") | select(.pid != \$p)) | length == 0"
+kill "$noise" 2>/dev/null
+wait "$noise" 2>/dev/null
+
+# --- a listener created after the attach: its children are adopted in softirq --
+
+fresh_ns
+out=$WORK/listener.jsonl
+run_traced "$NS" "$out" --json python3 "$PY" serve-after-pause
+# The child is cloned from the listener, so its first move reads LISTEN -> SYN_RECV.
+check "listener: child adopted at its birth (LISTEN -> SYN_RECV), in softirq" "$out" \
+	'(map(select(.type=="start"))[0].pids[0]) as $p | [map(select(.type=="event" and .pid==$p)) | group_by(.cookie)[] | .[0] | select(.kind=="state" and .old=="LISTEN" and .new=="SYN_RECV" and .softirq)] | length == 1'
+check "listener: the child gets a verdict, the listener itself does not" "$out" \
+	'map(select(.type=="connection")) | length == 1 and .[0].cause == "orderly_close" and .[0].sport != 0'
+
+# --- SIGINT flushes connections still open -------------------------------------
+
+fresh_ns
+out=$WORK/sigint.jsonl
+ip netns exec "$NS" python3 "$PY" hold >"$out.app" 2>&1 </dev/null &
+app=$!
+wait_for "$out.app" paused 10
+"$TRACER" -p "$app" --json -o "$out" &
+tracer=$!
+wait_for "$out" '"type":"start"' 20
+kill -USR1 "$app"
+wait_for "$out.app" holding 10
+kill -INT "$tracer"
+wait "$tracer"
+rc=$?
+kill "$app" 2>/dev/null
+wait "$app" 2>/dev/null
+if [ "$rc" = 0 ]; then ok "sigint: exit 0"; else not_ok "sigint: exit 0" "rc $rc"; fi
+check "sigint: the open connection is reported, marked open, then the end record" "$out" \
+	'(map(select(.type=="connection" and .ended == false)) | length >= 1) and .[-1].type == "end"'
+
+# --- bad input: one line on stderr, a distinct exit code ------------------------
+
+expect_exit() { # name want_rc stderr_pattern cmd...
+	name=$1 want=$2 pat=$3
+	shift 3
+	"$@" >"$WORK/stdout" 2>"$WORK/stderr" </dev/null
+	rc=$?
+	lines=$(wc -l <"$WORK/stderr")
+	if [ "$rc" = "$want" ] && [ "$lines" = 1 ] && grep -q "$pat" "$WORK/stderr"; then
+		ok "$name: exit $want, one line"
+	else
+		not_ok "$name" "exit $rc (want $want), $lines stderr lines" "$WORK/stderr"
+	fi
+}
+
+# A PID that cannot exist: above any pid_max this kernel allows.
+expect_exit "missing pid" 3 "no such process" "$TRACER" -p 4194304
+expect_exit "bad pid" 2 "invalid PID" "$TRACER" -p 12abc
+expect_exit "no pid" 2 "nothing to trace" "$TRACER"
+expect_exit "unknown option" 2 "unknown option" "$TRACER" -p 1 --frobnicate
+expect_exit "not root" 4 "permission denied" setpriv --reuid=65534 --regid=65534 --clear-groups \
+	"$TRACER" -p 1
+# A kernel without BTF, as the tool sees it: /sys/kernel/btf hidden in a private mount namespace.
+expect_exit "no BTF" 5 "no BTF" unshare -m sh -c \
+	"mount -t tmpfs none /sys/kernel/btf && exec $TRACER -p 1"
+expect_exit "unwritable output" 1 "cannot write" "$TRACER" -p 1 -o /nonexistent/dir/out
+
+echo "integration: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
