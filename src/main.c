@@ -25,7 +25,7 @@
 #define TA_VERSION "0.1.0"
 
 static const char usage[] =
-	"Usage: tcpabort-trace -p PID [-p PID]... [--json] [-o FILE] [-v]\n"
+	"Usage: tcpabort-trace -p PID [-p PID]... [--json] [-o FILE] [-b KIB] [-v]\n"
 	"\n"
 	"Explain why a process's TCP connections died: which RST, FIN, timeout or local\n"
 	"abort made its recv/send/connect return ECONNRESET, EPIPE, ECONNABORTED,\n"
@@ -44,6 +44,9 @@ static const char usage[] =
 	"                    (see docs/output.md for the contract)\n"
 	"  -o, --output FILE write the output to FILE instead of standard output;\n"
 	"                    it is flushed after every connection's verdict\n"
+	"  -b, --buffer-size KIB  ring buffer size in KiB, a power of two, at least\n"
+	"                    4 (default 4096); events that do not fit are counted as\n"
+	"                    lost, and the connections they belong to marked incomplete\n"
 	"  -v, --verbose     say what is attached; -vv also prints every event as it\n"
 	"                    arrives (text) and libbpf's messages\n"
 	"  -h, --help        this help\n"
@@ -95,16 +98,18 @@ int main(int argc, char **argv)
 		{ "pid", required_argument, NULL, 'p' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "output", required_argument, NULL, 'o' },
+		{ "buffer-size", required_argument, NULL, 'b' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
 	};
 	struct trace_opts o = { 0 };
+	uint64_t kib;
 	int c, pid;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":p:o:vhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":p:o:b:vhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			if (!parse_pid(optarg, &pid))
@@ -124,6 +129,14 @@ int main(int argc, char **argv)
 			break;
 		case 'o':
 			o.out_path = optarg;
+			break;
+		case 'b':
+			/* The kernel wants a power-of-two number of pages. */
+			if (!parse_uint(optarg, 4, 1U << 20, &kib) || (kib & (kib - 1)))
+				die(EXIT_USAGE,
+				    "invalid buffer size '%s' (KiB: a power of two from 4 to 1048576)",
+				    optarg);
+			o.buffer_kib = kib;
 			break;
 		case 'v':
 			o.verbose++;

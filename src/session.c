@@ -98,6 +98,13 @@ static void collect(struct conn *c, void *arg)
 	g->v[g->n++] = c;
 }
 
+static void suspect_loss(struct conn *c, void *arg)
+{
+	(void)arg;
+	if (!c->ended)
+		c->lost = true;
+}
+
 static int by_first_event(const void *a, const void *b)
 {
 	const struct conn *x = *(struct conn *const *)a, *y = *(struct conn *const *)b;
@@ -109,6 +116,8 @@ void session_finish(struct session *s)
 {
 	struct gather g = { .v = calloc(s->conns.count + 1, sizeof(*g.v)) };
 
+	if (s->lost)
+		ct_each(&s->conns, suspect_loss, NULL);
 	/* In the order the connections were first seen, so output is stable. */
 	if (g.v) {
 		ct_each(&s->conns, collect, &g);

@@ -17,6 +17,7 @@ struct session {
 	uint64_t seq;
 	bool print_events;	/* pass each event to the output as it arrives */
 	size_t lingering;	/* ended connections waiting for their timewait sock */
+	uint64_t lost;		/* events the kernel side could not deliver, as far as known */
 };
 
 /*
@@ -31,7 +32,11 @@ int session_init(struct session *s, struct out *out);
 int session_feed(struct session *s, const struct tl_event *e);
 /* Concludes lingering connections whose time is up at now_ns (CLOCK_MONOTONIC). */
 void session_tick(struct session *s, uint64_t now_ns);
-/* Prints verdicts for the connections still open, then frees everything. */
+/*
+ * Prints verdicts for the connections still open, then frees everything.
+ * With s->lost set, an open connection may simply have lost its last events:
+ * those verdicts are marked incomplete.
+ */
 void session_finish(struct session *s);
 
 #endif /* TA_SESSION_H */

@@ -255,6 +255,11 @@ int trace_main(const struct trace_opts *o)
 		ret = EXIT_KERNEL;
 		goto out;
 	}
+	if (o->buffer_kib &&
+	    bpf_map__set_max_entries(t.skel->maps.events, o->buffer_kib * 1024)) {
+		error("cannot size the ring buffer to %u KiB", o->buffer_kib);
+		goto out;
+	}
 	err = tcpabort_bpf__load(t.skel);
 	if (err) {
 		error("cannot load the BPF programs: %s%s", strerror(-err),
@@ -300,15 +305,15 @@ int trace_main(const struct trace_opts *o)
 	ring_buffer__consume(t.rb);
 
 out_session:
+	if (t.rb)
+		t.session.lost = lost_events(&t);
 	session_finish(&t.session);
 	if (t.rb) {
-		uint64_t lost = lost_events(&t);
-
-		out_end(&t.out, t.session.events, lost, t.session.connections);
-		if (lost)
-			warn("%llu events were lost (ring buffer full); affected verdicts say "
-			     "INCOMPLETE",
-			     (unsigned long long)lost);
+		out_end(&t.out, t.session.events, t.session.lost, t.session.connections);
+		if (t.session.lost)
+			warn("%llu events were lost (ring buffer full; see -b); affected verdicts "
+			     "say INCOMPLETE",
+			     (unsigned long long)t.session.lost);
 	}
 out:
 	if (t.out_file && fclose(t.out_file)) {

@@ -12,7 +12,10 @@ struct trace_opts {
 	bool json;
 	const char *out_path;
 	int verbose;
+	unsigned int buffer_kib;	/* ring buffer size; 0: the default */
 };
+
+#define TA_DEFAULT_BUFFER_KIB 4096
 
 /* Runs until the traced processes exit or SIGINT/SIGTERM; returns an exit code. */
 int trace_main(const struct trace_opts *o);

@@ -508,7 +508,9 @@ static void completeness(const struct facts *f, struct verdict *v)
 	v->complete = !c->lost && !c->midlife;
 	if (c->lost)
 		snprintf(v->missing, sizeof(v->missing),
-			 "events of this connection were lost (ring buffer full)");
+			 c->ended ? "events of this connection were lost (ring buffer full)"
+				  : "events were lost (ring buffer full) and this connection had not "
+				    "ended: its last events may be among them");
 	else if (c->midlife)
 		snprintf(v->missing, sizeof(v->missing),
 			 "its beginning was not seen: the socket predates the attach, or these are "

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A client that is not tcpabort-repro: the two classic failures, written the
 way an application would be, to check the tracer against a program it was not
-built with.  Usage: pyclient.py fin-then-rst|peer-crash|orderly|serve-after-pause|hold
+built with.  Usage: pyclient.py fin-then-rst|peer-crash|orderly|serve-after-pause|hold|churn
 
 Forks a server child on 127.0.0.1, prints its pids, then waits for SIGUSR1
 (the tracer attaches meanwhile).  Prints what each client call returned.
@@ -74,8 +74,34 @@ def serve_after_pause(hold):
     os.waitpid(child, 0)
 
 
+def churn():
+    """Many short connections at once, to overflow a tiny ring buffer."""
+    lsock = socket.socket()
+    lsock.bind(("127.0.0.1", 0))
+    lsock.listen(512)
+    port = lsock.getsockname()[1]
+    wait_for_attach()
+    conns = []
+    for _ in range(300):
+        c = socket.create_connection(("127.0.0.1", port))
+        a, _ = lsock.accept()
+        conns.append((c, a))
+    for c, a in conns:
+        c.send(b"x")
+        a.close()        # unread byte: RST
+    for c, a in conns:
+        try:
+            c.recv(1)
+        except OSError:
+            pass
+        c.close()
+
+
 def main():
     mode = sys.argv[1]
+    if mode == "churn":
+        churn()
+        return
     if mode in ("serve-after-pause", "hold"):
         serve_after_pause(mode == "hold")
         return

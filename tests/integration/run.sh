@@ -135,6 +135,17 @@ check "listener: child adopted at its birth (LISTEN -> SYN_RECV), in softirq" "$
 check "listener: the child gets a verdict, the listener itself does not" "$out" \
 	'map(select(.type=="connection")) | length == 1 and .[0].cause == "orderly_close" and .[0].sport != 0'
 
+# --- a ring buffer too small: drops are counted and marked, never silent --------
+
+fresh_ns
+out=$WORK/lost.jsonl
+run_traced "$NS" "$out" "--json -b 4" python3 "$PY" churn
+check "lost events: counted in the end record" "$out" '.[-1].type == "end" and .[-1].lost > 0'
+check "lost events: affected verdicts are incomplete and say why" "$out" \
+	'map(select(.type=="connection" and .complete == false and (.missing | test("lost")))) | length > 0'
+check "lost events: verdicts that lost nothing stay complete" "$out" \
+	'map(select(.type=="connection" and .complete)) | length > 0'
+
 # --- SIGINT flushes connections still open -------------------------------------
 
 fresh_ns
@@ -182,6 +193,7 @@ expect_exit "not root" 4 "permission denied" setpriv --reuid=65534 --regid=65534
 expect_exit "no BTF" 5 "no BTF" unshare -m sh -c \
 	"mount -t tmpfs none /sys/kernel/btf && exec $TRACER -p 1"
 expect_exit "unwritable output" 1 "cannot write" "$TRACER" -p 1 -o /nonexistent/dir/out
+expect_exit "bad buffer size" 2 "invalid buffer size" "$TRACER" -p 1 -b 3000
 
 echo "integration: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
