@@ -843,3 +843,17 @@ int srv_wait_unread(int fd)
 		return -1;
 	return unread;
 }
+
+int repro_open_and_send(struct repro *r, repro_server_fn fn, size_t nbytes)
+{
+	int rc = repro_spawn_server(r, fn);
+
+	if (rc)
+		return rc;
+	if (cli_connect(r))
+		return repro_setup_failed("cannot connect to the server");
+	cli_send(r, nbytes);
+	if (repro_server_turn(r))
+		return repro_setup_failed("the server did not do its part");
+	return 0;
+}

@@ -85,6 +85,11 @@ int repro_setup_failed(const char *why);
 /* Server child management, called by the client. */
 int repro_spawn_server(struct repro *r, repro_server_fn fn);
 int repro_server_turn(struct repro *r);
+/*
+ * The opening most scenarios share: start the server, connect, send nbytes,
+ * then give the server its turn.  0, or the scenario's exit code on failure.
+ */
+int repro_open_and_send(struct repro *r, repro_server_fn fn, size_t nbytes);
 int repro_kill_server(struct repro *r);
 int repro_reap_server(struct repro *r);
 

@@ -29,14 +29,9 @@ static int fin_then_rst(struct repro *r)
 {
 	int rc;
 
-	rc = repro_spawn_server(r, fin_then_rst_server);
+	rc = repro_open_and_send(r, fin_then_rst_server, 1);
 	if (rc)
 		return rc;
-	if (cli_connect(r))
-		return repro_setup_failed("cannot connect to the server");
-	cli_send(r, 1);
-	if (repro_server_turn(r))
-		return repro_setup_failed("the server did not do its part");
 	/* the FIN only; reading the EOF here would spoil the last recv() */
 	cli_wait(r, POLLRDHUP, "the peer's FIN");
 	cli_send(r, 2);
@@ -76,14 +71,9 @@ static int peer_crash(struct repro *r)
 {
 	int rc;
 
-	rc = repro_spawn_server(r, peer_crash_server);
+	rc = repro_open_and_send(r, peer_crash_server, 1);
 	if (rc)
 		return rc;
-	if (cli_connect(r))
-		return repro_setup_failed("cannot connect to the server");
-	cli_send(r, 1);
-	if (repro_server_turn(r))
-		return repro_setup_failed("the server did not do its part");
 	if (repro_kill_server(r))
 		return repro_setup_failed("cannot kill the server");
 	repro_out("# its kernel closed the socket with data unread: RST");

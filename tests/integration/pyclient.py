@@ -39,6 +39,13 @@ def call(name, fn):
         return e
 
 
+def listener(backlog=1):
+    lsock = socket.socket()
+    lsock.bind(("127.0.0.1", 0))
+    lsock.listen(backlog)
+    return lsock, lsock.getsockname()[1]
+
+
 def wait_for_attach(child=None):
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})
     print(f"# paused: client pid {os.getpid()}, server pid {child or 0}",
@@ -51,10 +58,7 @@ def serve_after_pause(hold):
     children are born in softirq and must be adopted through the listener.
     The peer is a forked, untraced child."""
     wait_for_attach()
-    lsock = socket.socket()
-    lsock.bind(("127.0.0.1", 0))
-    lsock.listen(1)
-    port = lsock.getsockname()[1]
+    lsock, port = listener()
     child = os.fork()
     if child == 0:
         c = socket.create_connection(("127.0.0.1", port))
@@ -76,10 +80,7 @@ def serve_after_pause(hold):
 
 def churn():
     """Many short connections at once, to overflow a tiny ring buffer."""
-    lsock = socket.socket()
-    lsock.bind(("127.0.0.1", 0))
-    lsock.listen(512)
-    port = lsock.getsockname()[1]
+    lsock, port = listener(512)
     wait_for_attach()
     conns = []
     for _ in range(300):
@@ -105,11 +106,8 @@ def main():
     if mode in ("serve-after-pause", "hold"):
         serve_after_pause(mode == "hold")
         return
-    signal.signal(signal.SIGPIPE, signal.SIG_DFL if mode == "none" else signal.SIG_IGN)
-    lsock = socket.socket()
-    lsock.bind(("127.0.0.1", 0))
-    lsock.listen(1)
-    port = lsock.getsockname()[1]
+    # Python ignores SIGPIPE already; a send then fails with EPIPE, as in most servers.
+    lsock, port = listener()
     child = os.fork()
     if child == 0:
         server(lsock, mode)
