@@ -8,12 +8,12 @@
 #define TA_SYSCALLS_H
 
 #if defined(__TARGET_ARCH_x86)
-#define TA_NR_close 3
-#define TA_NR_connect 42
-#define TA_NR_accept 43
-#define TA_NR_shutdown 48
+#define TA_NR_close	 3
+#define TA_NR_connect	 42
+#define TA_NR_accept	 43
+#define TA_NR_shutdown	 48
 #define TA_NR_getsockopt 55
-#define TA_NR_accept4 288
+#define TA_NR_accept4	 288
 #else
 #error "tcpabort-trace: syscall numbers for this architecture are missing (bpf/syscalls.h)"
 #endif

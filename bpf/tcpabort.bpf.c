@@ -20,14 +20,14 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-#define AF_INET 2
-#define AF_INET6 10
+#define AF_INET	    2
+#define AF_INET6    10
 #define IPPROTO_TCP 6
-#define SOL_SOCKET 1
-#define SO_ERROR 4
-#define SIGPIPE 13
-#define S_IFMT 00170000
-#define S_IFSOCK 0140000
+#define SOL_SOCKET  1
+#define SO_ERROR    4
+#define SIGPIPE	    13
+#define S_IFMT	    00170000
+#define S_IFSOCK    0140000
 
 /* Per-socket state, keyed by cookie. */
 struct sock_info {
@@ -36,15 +36,15 @@ struct sock_info {
 	__u32 tx_calls;
 	__u32 rx_calls;
 	__u32 tgid;
-	__s32 tx_run;	/* class of the last emitted send of the current run */
+	__s32 tx_run; /* class of the last emitted send of the current run */
 	__s32 rx_run;
-	__u16 flags;	/* TA_F_IPV6, TA_F_MIDLIFE */
+	__u16 flags; /* TA_F_IPV6, TA_F_MIDLIFE */
 	__u16 sport;
 	__u16 dport;
-	__u8 lost;	/* an event was dropped, tell the next one */
+	__u8 lost;	  /* an event was dropped, tell the next one */
 	__u8 closed_from; /* the state the socket left for CLOSE */
-	__u8 pad[3];	/* keep the addresses 4-byte aligned */
-	__u8 runs;	/* bit 0: a send run is open, bit 1: a recv run */
+	__u8 pad[3];	  /* keep the addresses 4-byte aligned */
+	__u8 runs;	  /* bit 0: a send run is open, bit 1: a recv run */
 	__u8 saddr[16];
 	__u8 daddr[16];
 };
@@ -66,11 +66,11 @@ struct listen_key {
 
 /* Arguments saved at sys_enter for sys_exit, per thread. */
 struct sys_args {
-	__u64 cookie;	/* close: resolved at entry, the fd is gone at exit */
-	__u64 optval;	/* getsockopt: user pointer */
+	__u64 cookie; /* close: resolved at entry, the fd is gone at exit */
+	__u64 optval; /* getsockopt: user pointer */
 	__s32 fd;
 	__s32 arg;
-	__u32 sys;	/* enum ta_sys */
+	__u32 sys; /* enum ta_sys */
 	__u32 pad;
 };
 
@@ -284,8 +284,8 @@ static __always_inline void emit(__u64 cookie, struct sock_info *si, __u16 kind,
 }
 
 /* Any record other than a coalesced send/recv closes both runs. */
-static __always_inline void emit_other(__u64 cookie, struct sock_info *si, __u16 kind,
-				       __u8 state, __s32 a, __s32 b, __s32 c, __u64 peer)
+static __always_inline void emit_other(__u64 cookie, struct sock_info *si, __u16 kind, __u8 state,
+				       __s32 a, __s32 b, __s32 c, __u64 peer)
 {
 	si->runs = 0;
 	emit(cookie, si, kind, state, a, b, c, peer);
@@ -405,8 +405,7 @@ static __always_inline __u64 rst_target(const struct sock *sk, const struct sk_b
 	return cookie ? *cookie : 0;
 }
 
-static __always_inline void send_reset(const struct sock *sk, const struct sk_buff *skb,
-				       int reason)
+static __always_inline void send_reset(const struct sock *sk, const struct sk_buff *skb, int reason)
 {
 	struct sock_info *si;
 	__u64 cookie = 0, target;
@@ -480,8 +479,7 @@ int BPF_PROG(on_destroy, struct sock *sk)
 
 	if (!si)
 		return 0;
-	emit_other(cookie, si, TA_EV_DESTROY, BPF_CORE_READ(sk, __sk_common.skc_state), 0, 0, 0,
-		   0);
+	emit_other(cookie, si, TA_EV_DESTROY, BPF_CORE_READ(sk, __sk_common.skc_state), 0, 0, 0, 0);
 	/*
 	 * A socket closed from FIN_WAIT1/2 or CLOSING lives on as a timewait
 	 * sock (TIME_WAIT, or FIN_WAIT2 for an orphan) with the same cookie and
@@ -664,8 +662,9 @@ int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
 		struct sock_info *si = cookie ? bpf_map_lookup_elem(&socks, &cookie) : NULL;
 
 		if (si)
-			emit_other(cookie, si, TA_EV_SYSCALL, BPF_CORE_READ(sk, __sk_common.skc_state),
-				   0, TA_SYS_CLOSE, args.fd, 0);
+			emit_other(cookie, si, TA_EV_SYSCALL,
+				   BPF_CORE_READ(sk, __sk_common.skc_state), 0, TA_SYS_CLOSE,
+				   args.fd, 0);
 		return 0;
 	}
 	tid = (__u32)bpf_get_current_pid_tgid();
@@ -706,7 +705,7 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 		if (!si)
 			return 0;
 	}
-	emit_other(cookie, si, TA_EV_SYSCALL, BPF_CORE_READ(sk, __sk_common.skc_state), ret, sys,
-		   c, 0);
+	emit_other(cookie, si, TA_EV_SYSCALL, BPF_CORE_READ(sk, __sk_common.skc_state), ret, sys, c,
+		   0);
 	return 0;
 }

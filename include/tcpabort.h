@@ -13,32 +13,32 @@
 #define TCPABORT_H
 
 #define TA_WIRE_VERSION 1
-#define TA_COMM_LEN 16
+#define TA_COMM_LEN	16
 
 /* What a record says happened.  Numbers are part of the wire format. */
 enum ta_kind {
 	TA_EV_NONE = 0,
-	TA_EV_STATE = 1,	/* inet_sock_set_state: a = old, b = new */
-	TA_EV_RST_SENT = 2,	/* tcp_send_reset by this socket: a = reason */
-	TA_EV_RST_RECV = 3,	/* tcp_receive_reset: state = state before */
-	TA_EV_SK_ERROR = 4,	/* inet_sk_error_report: a = sk_err, b = sk_err_soft */
-	TA_EV_DESTROY = 5,	/* tcp_destroy_sock */
-	TA_EV_SEND = 6,		/* sock_send_length: a = ret, b = flags */
-	TA_EV_RECV = 7,		/* sock_recv_length: a = ret, b = flags */
-	TA_EV_SYSCALL = 8,	/* a = ret, b = enum ta_sys, c = argument */
-	TA_EV_PEER_RST = 9,	/* RST sent by another local socket (or none) to us:
-				 * a = reason, peer_cookie = sender or 0 */
+	TA_EV_STATE = 1,    /* inet_sock_set_state: a = old, b = new */
+	TA_EV_RST_SENT = 2, /* tcp_send_reset by this socket: a = reason */
+	TA_EV_RST_RECV = 3, /* tcp_receive_reset: state = state before */
+	TA_EV_SK_ERROR = 4, /* inet_sk_error_report: a = sk_err, b = sk_err_soft */
+	TA_EV_DESTROY = 5,  /* tcp_destroy_sock */
+	TA_EV_SEND = 6,	    /* sock_send_length: a = ret, b = flags */
+	TA_EV_RECV = 7,	    /* sock_recv_length: a = ret, b = flags */
+	TA_EV_SYSCALL = 8,  /* a = ret, b = enum ta_sys, c = argument */
+	TA_EV_PEER_RST = 9, /* RST sent by another local socket (or none) to us:
+			     * a = reason, peer_cookie = sender or 0 */
 	TA_EV_MAX
 };
 
 /* Syscalls seen through sys_enter/sys_exit (TA_EV_SYSCALL, field b). */
 enum ta_sys {
 	TA_SYS_NONE = 0,
-	TA_SYS_CONNECT = 1,	/* c = address family asked for */
-	TA_SYS_ACCEPT = 2,	/* the record belongs to the accepted socket */
-	TA_SYS_SHUTDOWN = 3,	/* c = how */
+	TA_SYS_CONNECT = 1,  /* c = address family asked for */
+	TA_SYS_ACCEPT = 2,   /* the record belongs to the accepted socket */
+	TA_SYS_SHUTDOWN = 3, /* c = how */
 	TA_SYS_CLOSE = 4,
-	TA_SYS_SO_ERROR = 5,	/* getsockopt(SO_ERROR): c = value returned */
+	TA_SYS_SO_ERROR = 5, /* getsockopt(SO_ERROR): c = value returned */
 	TA_SYS_MAX
 };
 
@@ -58,28 +58,28 @@ enum ta_flag {
  * emitted as its own record.
  */
 struct ta_event {
-	__u64 ts_ns;		/* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
-	__u64 cookie;		/* socket cookie: the connection's identity */
-	__u64 peer_cookie;	/* TA_EV_PEER_RST: the sender's cookie, 0 if none */
+	__u64 ts_ns;	   /* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
+	__u64 cookie;	   /* socket cookie: the connection's identity */
+	__u64 peer_cookie; /* TA_EV_PEER_RST: the sender's cookie, 0 if none */
 	__u64 tx_bytes;
 	__u64 rx_bytes;
 	__u32 tx_calls;
 	__u32 rx_calls;
-	__u32 owner_tgid;	/* process that owns the socket */
-	__u32 task_tgid;	/* process running when the event fired */
-	__u32 task_pid;		/* its thread */
-	__s32 a;		/* kind-specific, see enum ta_kind */
+	__u32 owner_tgid; /* process that owns the socket */
+	__u32 task_tgid;  /* process running when the event fired */
+	__u32 task_pid;	  /* its thread */
+	__s32 a;	  /* kind-specific, see enum ta_kind */
 	__s32 b;
 	__s32 c;
-	__u16 kind;		/* enum ta_kind */
-	__u16 flags;		/* enum ta_flag */
+	__u16 kind;  /* enum ta_kind */
+	__u16 flags; /* enum ta_flag */
 	__u16 sport;
 	__u16 dport;
-	__u8 state;		/* TCP state of the socket when the event fired */
+	__u8 state; /* TCP state of the socket when the event fired */
 	__u8 pad[7];
 	__u8 saddr[16];
 	__u8 daddr[16];
-	char comm[TA_COMM_LEN];	/* comm of the running task */
+	char comm[TA_COMM_LEN]; /* comm of the running task */
 };
 
 /* TCP states as the kernel numbers them (include/net/tcp_states.h). */

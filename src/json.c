@@ -22,7 +22,8 @@ void json_quote(FILE *f, const char *s, size_t max)
 		else if (c == '\t')
 			fputs("\\t", f);
 		else if (c < 0x20 || c >= 0x7f)
-			/* Bytes from the kernel (comm) need not be UTF-8: keep them readable as Latin-1. */
+			/* Bytes from the kernel (comm) need not be UTF-8: keep them readable as
+			 * Latin-1. */
 			fprintf(f, "\\u%04x", c);
 		else
 			fputc(c, f);

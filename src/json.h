@@ -16,8 +16,8 @@ struct jw {
 };
 
 void jw_init(struct jw *w, FILE *f);
-void jw_obj_open(struct jw *w, const char *key);	/* key NULL at top level / in arrays */
-void jw_obj_close(struct jw *w);			/* a newline after the top-level object */
+void jw_obj_open(struct jw *w, const char *key); /* key NULL at top level / in arrays */
+void jw_obj_close(struct jw *w);		 /* a newline after the top-level object */
 void jw_arr_open(struct jw *w, const char *key);
 void jw_arr_close(struct jw *w);
 void jw_str(struct jw *w, const char *key, const char *s); /* s NULL -> null */

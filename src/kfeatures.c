@@ -28,10 +28,10 @@ static int probe_tp_btf(const struct btf *btf, const char *tp)
 	id = btf__find_by_name_kind(btf, name, BTF_KIND_TYPEDEF);
 	if (id < 0)
 		return -1;
-	t = btf__type_by_id(btf, btf__type_by_id(btf, id)->type);	/* pointer */
+	t = btf__type_by_id(btf, btf__type_by_id(btf, id)->type); /* pointer */
 	if (!t || !btf_is_ptr(t))
 		return -1;
-	t = btf__type_by_id(btf, t->type);				/* func proto */
+	t = btf__type_by_id(btf, t->type); /* func proto */
 	if (!t || !btf_is_func_proto(t))
 		return -1;
 	return btf_vlen(t) - 1;
@@ -74,8 +74,7 @@ int probe_kernel(struct kfeatures *kf)
 			     VMLINUX_BTF, strerror(errno));
 	btf = btf__load_vmlinux_btf();
 	if (!btf)
-		return error("cannot read the kernel's BTF (%s): %s", VMLINUX_BTF,
-			     strerror(errno));
+		return error("cannot read the kernel's BTF (%s): %s", VMLINUX_BTF, strerror(errno));
 	kf->set_state = probe_tp_btf(btf, "inet_sock_set_state") == 3;
 	kf->tcp_tracepoints = probe_tp_btf(btf, "tcp_receive_reset") == 1 &&
 			      probe_tp_btf(btf, "tcp_destroy_sock") == 1 &&

@@ -134,7 +134,8 @@ int main(int argc, char **argv)
 			/* The kernel wants a power-of-two number of pages. */
 			if (!parse_uint(optarg, 4, 1U << 20, &kib) || (kib & (kib - 1)))
 				die(EXIT_USAGE,
-				    "invalid buffer size '%s' (KiB: a power of two from 4 to 1048576)",
+				    "invalid buffer size '%s' (KiB: a power of two from 4 to "
+				    "1048576)",
 				    optarg);
 			o.buffer_kib = kib;
 			break;
@@ -145,7 +146,8 @@ int main(int argc, char **argv)
 			fputs(usage, stdout);
 			return EXIT_OK;
 		case 'V':
-			printf("tcpabort-trace %s (wire format v%d)\n", TA_VERSION, TA_WIRE_VERSION);
+			printf("tcpabort-trace %s (wire format v%d)\n", TA_VERSION,
+			       TA_WIRE_VERSION);
 			return EXIT_OK;
 		case ':':
 			die(EXIT_USAGE, "option '%s' needs a value (try --help)", argv[optind - 1]);
@@ -161,8 +163,9 @@ int main(int argc, char **argv)
 		if (!process_exists(o.pids[i]))
 			die(EXIT_NO_PROCESS, "no such process: %d", o.pids[i]);
 	if (!privileged())
-		die(EXIT_PRIVILEGE, "permission denied: tracing needs root (or CAP_BPF and "
-				    "CAP_PERFMON); try: sudo %s",
+		die(EXIT_PRIVILEGE,
+		    "permission denied: tracing needs root (or CAP_BPF and "
+		    "CAP_PERFMON); try: sudo %s",
 		    argv[0]);
 	return trace_main(&o);
 }

@@ -85,7 +85,10 @@ void describe_event(const struct tl_event *t, char *buf, size_t len)
 			break;
 		case TA_SYS_SHUTDOWN:
 			snprintf(buf, len, "shutdown(%s) = %s",
-				 e->c == 0 ? "SHUT_RD" : e->c == 1 ? "SHUT_WR" : "SHUT_RDWR", r);
+				 e->c == 0   ? "SHUT_RD"
+				 : e->c == 1 ? "SHUT_WR"
+					     : "SHUT_RDWR",
+				 r);
 			break;
 		default:
 			snprintf(buf, len, "%s() = %s", ta_sys_name(e->b), r);
@@ -121,7 +124,8 @@ void out_start(struct out *o, const struct start_info *s)
 			s->kernel);
 		for (int i = 0; i < s->nfeatures; i++)
 			if (!s->features[i].present)
-				fprintf(o->f, "# kernel lacks %s: evidence of that kind is missing\n",
+				fprintf(o->f,
+					"# kernel lacks %s: evidence of that kind is missing\n",
 					s->features[i].name);
 		fflush(o->f);
 		return;
@@ -394,8 +398,9 @@ void out_end(struct out *o, uint64_t events, uint64_t lost, uint64_t connections
 	struct jw w;
 
 	if (o->format == OUT_TEXT) {
-		fprintf(o->f, "\n# %" PRIu64 " events, %" PRIu64 " connections, %" PRIu64
-			      " events lost%s\n",
+		fprintf(o->f,
+			"\n# %" PRIu64 " events, %" PRIu64 " connections, %" PRIu64
+			" events lost%s\n",
 			events, connections, lost,
 			lost ? " (verdicts marked INCOMPLETE may lack evidence)" : "");
 	} else {

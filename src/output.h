@@ -17,8 +17,8 @@ enum out_format { OUT_TEXT, OUT_JSON };
 struct out {
 	FILE *f;
 	enum out_format format;
-	bool verbose;		/* text: also print each event as it arrives */
-	uint64_t t0_ns;		/* monotonic time of the start record */
+	bool verbose;	/* text: also print each event as it arrives */
+	uint64_t t0_ns; /* monotonic time of the start record */
 };
 
 struct feature {
@@ -32,8 +32,8 @@ struct start_info {
 	const char *kernel;
 	const struct feature *features;
 	int nfeatures;
-	uint64_t mono_ns;	/* CLOCK_MONOTONIC at start: ts_ns is on this clock */
-	uint64_t real_ns;	/* CLOCK_REALTIME at the same moment */
+	uint64_t mono_ns; /* CLOCK_MONOTONIC at start: ts_ns is on this clock */
+	uint64_t real_ns; /* CLOCK_REALTIME at the same moment */
 };
 
 void out_start(struct out *o, const struct start_info *s);

@@ -26,7 +26,7 @@
 
 /* After the last traced process exits, keep reading this long for its sockets' last words. */
 #define EXIT_GRACE_MS 300
-#define POLL_MS 100
+#define POLL_MS	      100
 
 static volatile sig_atomic_t stop_signal;
 
@@ -122,7 +122,8 @@ static int open_pidfds(struct tracer *t)
 		t->pidfd[i] = syscall(SYS_pidfd_open, t->pids[i], 0);
 		if (t->pidfd[i] < 0) {
 			if (errno == ESRCH)
-				return error("process %d exited before tracing started", t->pids[i]);
+				return error("process %d exited before tracing started",
+					     t->pids[i]);
 			return error("pidfd_open(%d): %s", t->pids[i], strerror(errno));
 		}
 	}
@@ -255,8 +256,7 @@ int trace_main(const struct trace_opts *o)
 		ret = EXIT_KERNEL;
 		goto out;
 	}
-	if (o->buffer_kib &&
-	    bpf_map__set_max_entries(t.skel->maps.events, o->buffer_kib * 1024)) {
+	if (o->buffer_kib && bpf_map__set_max_entries(t.skel->maps.events, o->buffer_kib * 1024)) {
 		error("cannot size the ring buffer to %u KiB", o->buffer_kib);
 		goto out;
 	}

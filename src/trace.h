@@ -12,7 +12,7 @@ struct trace_opts {
 	bool json;
 	const char *out_path;
 	int verbose;
-	unsigned int buffer_kib;	/* ring buffer size; 0: the default */
+	unsigned int buffer_kib; /* ring buffer size; 0: the default */
 };
 
 #define TA_DEFAULT_BUFFER_KIB 4096

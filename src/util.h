@@ -8,11 +8,11 @@
 /* Exit codes: documented in docs/tcpabort-trace.8.md and --help. */
 enum ta_exit {
 	EXIT_OK = 0,
-	EXIT_FAILURE_RUNTIME = 1,	/* load, attach or I/O failure */
-	EXIT_USAGE = 2,			/* bad command line */
-	EXIT_NO_PROCESS = 3,		/* a PID does not exist */
-	EXIT_PRIVILEGE = 4,		/* not root / missing capabilities */
-	EXIT_KERNEL = 5,		/* kernel lacks BTF or a required hook */
+	EXIT_FAILURE_RUNTIME = 1, /* load, attach or I/O failure */
+	EXIT_USAGE = 2,		  /* bad command line */
+	EXIT_NO_PROCESS = 3,	  /* a PID does not exist */
+	EXIT_PRIVILEGE = 4,	  /* not root / missing capabilities */
+	EXIT_KERNEL = 5,	  /* kernel lacks BTF or a required hook */
 };
 
 extern const char *progname;

@@ -17,7 +17,7 @@
 
 /* RST reasons the rules reason about, by kernel name (enum sk_rst_reason). */
 enum ta_rst {
-	TA_RST_NONE = 0,	/* no reason known (kernel before 6.10, or none given) */
+	TA_RST_NONE = 0, /* no reason known (kernel before 6.10, or none given) */
 	TA_RST_NOT_SPECIFIED,
 	TA_RST_NO_SOCKET,
 	TA_RST_TCP_FLAGS,
@@ -29,31 +29,31 @@ enum ta_rst {
 	TA_RST_TCP_STATE,
 	TA_RST_TCP_KEEPALIVE_TIMEOUT,
 	TA_RST_TCP_DISCONNECT_WITH_DATA,
-	TA_RST_OTHER,		/* a name this build does not reason about */
+	TA_RST_OTHER, /* a name this build does not reason about */
 };
 
 #define TA_NAME_LEN 40
 
 /* One event on a connection's timeline. */
 struct tl_event {
-	uint64_t seq;			/* arrival order in the session, from 1 */
+	uint64_t seq; /* arrival order in the session, from 1 */
 	struct ta_event ev;
-	enum ta_rst rst;		/* RST_SENT / PEER_RST: the reason */
-	char rst_name[TA_NAME_LEN];	/* as the kernel names it ("" if none) */
+	enum ta_rst rst;	    /* RST_SENT / PEER_RST: the reason */
+	char rst_name[TA_NAME_LEN]; /* as the kernel names it ("" if none) */
 };
 
 struct conn {
 	uint64_t cookie;
 	struct tl_event *ev;
 	size_t n, cap;
-	bool ended;		/* tcp_destroy_sock seen */
-	bool timewait;		/* ended by handing over to a timewait sock, which may still send RST */
-	uint64_t end_ns;	/* ts_ns of the destroy */
-	bool lost;		/* an event of this socket may be missing */
-	bool midlife;		/* the socket predates the attach */
-	bool listener;		/* a listening socket: events, but no connection verdict */
-	uint32_t owner;		/* owning TGID */
-	char comm[TA_COMM_LEN];	/* the owner's comm, "" until seen in its context */
+	bool ended;	 /* tcp_destroy_sock seen */
+	bool timewait;	 /* ended by handing over to a timewait sock, which may still send RST */
+	uint64_t end_ns; /* ts_ns of the destroy */
+	bool lost;	 /* an event of this socket may be missing */
+	bool midlife;	 /* the socket predates the attach */
+	bool listener;	 /* a listening socket: events, but no connection verdict */
+	uint32_t owner;	 /* owning TGID */
+	char comm[TA_COMM_LEN]; /* the owner's comm, "" until seen in its context */
 	struct conn *next;	/* hash chain */
 };
 
@@ -75,9 +75,9 @@ void ct_each(struct conn_table *ct, void (*fn)(struct conn *, void *), void *arg
 /* Names: TCP states, errnos, event kinds, syscalls, RST reasons. */
 const char *ta_state_name(unsigned int state);
 unsigned int ta_state_from_name(const char *name); /* 0 when unknown */
-const char *ta_errno_name(int err);	 /* "ECONNRESET"; NULL when unknown */
-int ta_errno_from_name(const char *name); /* 0 when unknown */
-const char *ta_errno_text(int err);	 /* short strerror-like text */
+const char *ta_errno_name(int err);		   /* "ECONNRESET"; NULL when unknown */
+int ta_errno_from_name(const char *name);	   /* 0 when unknown */
+const char *ta_errno_text(int err);		   /* short strerror-like text */
 const char *ta_kind_name(unsigned int kind);
 unsigned int ta_kind_from_name(const char *name);
 const char *ta_sys_name(unsigned int sys);
@@ -89,37 +89,37 @@ const char *ta_rst_meaning(enum ta_rst r); /* why a socket sends such an RST */
 #define TA_MAX_EVIDENCE 12
 
 struct evidence {
-	size_t idx;		/* index into conn->ev */
-	char why[256];		/* what this event proves */
+	size_t idx;    /* index into conn->ev */
+	char why[256]; /* what this event proves */
 };
 
 /* What the application's next calls on this socket will return (0: unknown). */
 struct next_calls {
 	bool known;
-	int recv;		/* 0 = EOF, >0 = errno */
-	int send;		/* errno */
-	bool sigpipe;		/* the send raises SIGPIPE */
-	int so_error;		/* value SO_ERROR returns */
+	int recv;     /* 0 = EOF, >0 = errno */
+	int send;     /* errno */
+	bool sigpipe; /* the send raises SIGPIPE */
+	int so_error; /* value SO_ERROR returns */
 };
 
 struct cause;
 
 struct verdict {
 	const struct cause *cause;
-	int err;			/* the errno this cause explains, 0 if none */
+	int err; /* the errno this cause explains, 0 if none */
 	char sentence[640];
 	struct evidence evidence[TA_MAX_EVIDENCE];
 	size_t nevidence;
 	bool complete;
-	char missing[256];		/* what is unknown, "" if nothing */
+	char missing[256]; /* what is unknown, "" if nothing */
 	struct next_calls next;
 };
 
 struct cause {
-	const char *id;			/* stable, part of the output contract */
-	int err;			/* errno it explains (0: none) */
-	const char *winsock;		/* Winsock equivalent, or NULL */
-	const char *summary;		/* one line for --help and docs */
+	const char *id;	     /* stable, part of the output contract */
+	int err;	     /* errno it explains (0: none) */
+	const char *winsock; /* Winsock equivalent, or NULL */
+	const char *summary; /* one line for --help and docs */
 };
 
 /* The verdict for a connection, from its events alone. */

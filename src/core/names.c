@@ -8,12 +8,18 @@
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 static const char *const states[] = {
-	[TA_TCP_ESTABLISHED] = "ESTABLISHED", [TA_TCP_SYN_SENT] = "SYN_SENT",
-	[TA_TCP_SYN_RECV] = "SYN_RECV",	      [TA_TCP_FIN_WAIT1] = "FIN_WAIT1",
-	[TA_TCP_FIN_WAIT2] = "FIN_WAIT2",     [TA_TCP_TIME_WAIT] = "TIME_WAIT",
-	[TA_TCP_CLOSE] = "CLOSE",	      [TA_TCP_CLOSE_WAIT] = "CLOSE_WAIT",
-	[TA_TCP_LAST_ACK] = "LAST_ACK",	      [TA_TCP_LISTEN] = "LISTEN",
-	[TA_TCP_CLOSING] = "CLOSING",	      [TA_TCP_NEW_SYN_RECV] = "NEW_SYN_RECV",
+	[TA_TCP_ESTABLISHED] = "ESTABLISHED",
+	[TA_TCP_SYN_SENT] = "SYN_SENT",
+	[TA_TCP_SYN_RECV] = "SYN_RECV",
+	[TA_TCP_FIN_WAIT1] = "FIN_WAIT1",
+	[TA_TCP_FIN_WAIT2] = "FIN_WAIT2",
+	[TA_TCP_TIME_WAIT] = "TIME_WAIT",
+	[TA_TCP_CLOSE] = "CLOSE",
+	[TA_TCP_CLOSE_WAIT] = "CLOSE_WAIT",
+	[TA_TCP_LAST_ACK] = "LAST_ACK",
+	[TA_TCP_LISTEN] = "LISTEN",
+	[TA_TCP_CLOSING] = "CLOSING",
+	[TA_TCP_NEW_SYN_RECV] = "NEW_SYN_RECV",
 	[TA_TCP_BOUND_INACTIVE] = "BOUND_INACTIVE",
 };
 
@@ -110,8 +116,9 @@ unsigned int ta_kind_from_name(const char *name)
 }
 
 static const char *const syscalls[] = {
-	[TA_SYS_CONNECT] = "connect", [TA_SYS_ACCEPT] = "accept", [TA_SYS_SHUTDOWN] = "shutdown",
-	[TA_SYS_CLOSE] = "close",     [TA_SYS_SO_ERROR] = "so_error",
+	[TA_SYS_CONNECT] = "connect",	[TA_SYS_ACCEPT] = "accept",
+	[TA_SYS_SHUTDOWN] = "shutdown", [TA_SYS_CLOSE] = "close",
+	[TA_SYS_SO_ERROR] = "so_error",
 };
 
 const char *ta_sys_name(unsigned int sys)
@@ -160,11 +167,14 @@ const char *ta_rst_meaning(enum ta_rst r)
 {
 	switch (r) {
 	case TA_RST_NO_SOCKET:
-		return "no socket owned that address and port any more: the process had exited or closed it";
+		return "no socket owned that address and port any more: the process had exited or "
+		       "closed it";
 	case TA_RST_TCP_FLAGS:
-		return "a listener got a segment for a connection it does not know: the process had exited and the port is listening again";
+		return "a listener got a segment for a connection it does not know: the process "
+		       "had exited and the port is listening again";
 	case TA_RST_TCP_ABORT_ON_DATA:
-		return "that socket had been closed and our data reached it while it was still finishing (FIN_WAIT)";
+		return "that socket had been closed and our data reached it while it was still "
+		       "finishing (FIN_WAIT)";
 	case TA_RST_TCP_TIMEWAIT_SOCKET:
 		return "that socket had been closed and was in TIME_WAIT when our data reached it";
 	case TA_RST_TCP_ABORT_ON_CLOSE:
@@ -174,7 +184,8 @@ const char *ta_rst_meaning(enum ta_rst r)
 	case TA_RST_TCP_ABORT_ON_MEMORY:
 		return "its kernel dropped it under memory pressure (too many orphans)";
 	case TA_RST_TCP_STATE:
-		return "it was aborted in a state that allows no graceful close (e.g. close with SO_LINGER {1,0})";
+		return "it was aborted in a state that allows no graceful close (e.g. close with "
+		       "SO_LINGER {1,0})";
 	case TA_RST_TCP_KEEPALIVE_TIMEOUT:
 		return "its keepalive probes went unanswered";
 	case TA_RST_TCP_DISCONNECT_WITH_DATA:

@@ -16,29 +16,29 @@
 #include "core.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-#define NONE ((size_t)-1)
+#define NONE	      ((size_t)-1)
 
 struct facts {
 	const struct conn *c;
-	size_t birth;		/* connect's SYN_SENT, or the child's SYN_RECV */
+	size_t birth; /* connect's SYN_SENT, or the child's SYN_RECV */
 	size_t established;
-	size_t peer_fin;	/* the state change that shows the peer's FIN */
-	size_t our_fin;		/* the state change that shows our FIN */
-	size_t handoff;		/* the orphan went on as a timewait sock */
-	size_t rst_recv;	/* first tcp_receive_reset */
+	size_t peer_fin; /* the state change that shows the peer's FIN */
+	size_t our_fin;	 /* the state change that shows our FIN */
+	size_t handoff;	 /* the orphan went on as a timewait sock */
+	size_t rst_recv; /* first tcp_receive_reset */
 	unsigned int rst_recv_state;
-	size_t rst_sent;	/* first RST this socket sent */
-	size_t peer_rst;	/* first RST another local socket sent us */
-	size_t sk_error;	/* first error report with sk_err set */
+	size_t rst_sent; /* first RST this socket sent */
+	size_t peer_rst; /* first RST another local socket sent us */
+	size_t sk_error; /* first error report with sk_err set */
 	int sk_err;
 	size_t close_call;
 	size_t destroy;
-	size_t recv_eof;	/* first recv that returned 0 */
-	size_t recv_err;	/* first recv that failed with a connection error */
-	size_t send_err;	/* first send that failed */
-	size_t send_after_fin;	/* first successful send after the peer's FIN */
-	size_t so_error;	/* first getsockopt(SO_ERROR) that returned an error */
-	size_t consumed;	/* first call that returned sk_err to the application */
+	size_t recv_eof;       /* first recv that returned 0 */
+	size_t recv_err;       /* first recv that failed with a connection error */
+	size_t send_err;       /* first send that failed */
+	size_t send_after_fin; /* first successful send after the peer's FIN */
+	size_t so_error;       /* first getsockopt(SO_ERROR) that returned an error */
+	size_t consumed;       /* first call that returned sk_err to the application */
 	unsigned int last_state;
 };
 
@@ -149,8 +149,8 @@ static void gather(const struct conn *c, struct facts *f)
 				f->close_call = i;
 			if (e->b == TA_SYS_SO_ERROR && e->a == 0 && e->c && f->so_error == NONE)
 				f->so_error = i;
-			if (e->b == TA_SYS_SO_ERROR && e->a == 0 && f->sk_err && e->c == f->sk_err &&
-			    f->consumed == NONE)
+			if (e->b == TA_SYS_SO_ERROR && e->a == 0 && f->sk_err &&
+			    e->c == f->sk_err && f->consumed == NONE)
 				f->consumed = i;
 			if (e->b == TA_SYS_CONNECT && e->a < 0 && f->sk_err && -e->a == f->sk_err &&
 			    f->consumed == NONE)
@@ -238,8 +238,9 @@ static void say_rst_origin(const struct facts *f, struct verdict *v)
 	const struct tl_event *t;
 
 	if (f->peer_rst == NONE) {
-		say(v, " No socket on this host was seen sending that RST, so it came from another "
-		       "host (or from before the attach); its sender's reason is not visible here.");
+		say(v,
+		    " No socket on this host was seen sending that RST, so it came from another "
+		    "host (or from before the attach); its sender's reason is not visible here.");
 		return;
 	}
 	t = &f->c->ev[f->peer_rst];
@@ -275,7 +276,8 @@ static void say_calls(const struct facts *f, struct verdict *v)
 			    errname(ev(f, f->so_error)->c));
 		say(v, ".");
 	} else if (v->next.known) {
-		say(v, " The application has not called into the socket since; its next recv will %s",
+		say(v,
+		    " The application has not called into the socket since; its next recv will %s",
 		    v->next.recv ? "fail with " : "return 0 (EOF)");
 		if (v->next.recv)
 			say(v, "%s", errname(v->next.recv));
@@ -331,7 +333,8 @@ static bool rule_reset_after_peer_fin(const struct facts *f, struct verdict *v)
 		     ev(f, f->send_after_fin)->a);
 	cite_peer_rst(f, v);
 	cite(v, f->rst_recv, "an RST arrived while we were in CLOSE_WAIT");
-	cite(v, f->sk_error, "the kernel stored %s on the socket (an RST in CLOSE_WAIT gives EPIPE)",
+	cite(v, f->sk_error,
+	     "the kernel stored %s on the socket (an RST in CLOSE_WAIT gives EPIPE)",
 	     errname(f->sk_err));
 	cite_calls(f, v);
 
@@ -397,9 +400,10 @@ static bool rule_peer_reset(const struct facts *f, struct verdict *v)
 	cite(v, f->sk_error, "the kernel stored %s on the socket", errname(f->sk_err));
 	cite_calls(f, v);
 
-	say(v, "The peer reset the connection while it was %s, without closing its end first "
-	       "(no FIN before the RST), so the kernel stored ECONNRESET: the first recv or send "
-	       "fails with ECONNRESET, later sends with EPIPE.",
+	say(v,
+	    "The peer reset the connection while it was %s, without closing its end first "
+	    "(no FIN before the RST), so the kernel stored ECONNRESET: the first recv or send "
+	    "fails with ECONNRESET, later sends with EPIPE.",
 	    ta_state_name(r->state));
 	say_rst_origin(f, v);
 	say_calls(f, v);
@@ -424,18 +428,22 @@ static bool rule_orderly_close(const struct facts *f, struct verdict *v)
 		const struct ta_event *h = ev(f, f->handoff);
 
 		cite(v, f->close_call, "the owner closed the socket");
-		cite(v, f->handoff, "the kernel handed the closed socket to a timewait socket: %s -> %s",
+		cite(v, f->handoff,
+		     "the kernel handed the closed socket to a timewait socket: %s -> %s",
 		     ta_state_name(h->a), ta_state_name(h->b));
-		say(v, "We closed first; the socket left %s quietly (no RST, no error) and the kernel "
-		       "carries on its last phase in a timewait socket. Whether the peer closed too is "
-		       "not visible: a timewait socket is traced only if it sends an RST.",
+		say(v,
+		    "We closed first; the socket left %s quietly (no RST, no error) and the kernel "
+		    "carries on its last phase in a timewait socket. Whether the peer closed too "
+		    "is "
+		    "not visible: a timewait socket is traced only if it sends an RST.",
 		    ta_state_name(h->a));
 		return true;
 	}
-	cite(v, f->peer_fin, "the peer's FIN arrived: %s -> %s", ta_state_name(ev(f, f->peer_fin)->a),
-	     ta_state_name(ev(f, f->peer_fin)->b));
-	say(v, "Both ends closed with FIN (%s first); no RST was sent or received and the kernel "
-	       "stored no error.",
+	cite(v, f->peer_fin, "the peer's FIN arrived: %s -> %s",
+	     ta_state_name(ev(f, f->peer_fin)->a), ta_state_name(ev(f, f->peer_fin)->b));
+	say(v,
+	    "Both ends closed with FIN (%s first); no RST was sent or received and the kernel "
+	    "stored no error.",
 	    f->our_fin < f->peer_fin ? "we" : "the peer");
 	return true;
 }
@@ -457,9 +465,10 @@ static bool rule_unknown(const struct facts *f, struct verdict *v)
 	if (f->rst_sent != NONE) {
 		const struct tl_event *t = &c->ev[f->rst_sent];
 
-		cite(v, f->rst_sent, "we sent an RST (%s)", t->rst_name[0] ? t->rst_name : "no reason");
-		say(v, " This socket sent an RST (%s): %s.", t->rst_name[0] ? t->rst_name : "no reason",
-		    ta_rst_meaning(t->rst));
+		cite(v, f->rst_sent, "we sent an RST (%s)",
+		     t->rst_name[0] ? t->rst_name : "no reason");
+		say(v, " This socket sent an RST (%s): %s.",
+		    t->rst_name[0] ? t->rst_name : "no reason", ta_rst_meaning(t->rst));
 	}
 	if (f->sk_err) {
 		cite(v, f->sk_error, "the kernel stored %s on the socket", errname(f->sk_err));
@@ -507,10 +516,12 @@ static void completeness(const struct facts *f, struct verdict *v)
 
 	v->complete = !c->lost && !c->midlife;
 	if (c->lost)
-		snprintf(v->missing, sizeof(v->missing),
-			 c->ended ? "events of this connection were lost (ring buffer full)"
-				  : "events were lost (ring buffer full) and this connection had not "
-				    "ended: its last events may be among them");
+		snprintf(
+			v->missing, sizeof(v->missing),
+			c->ended
+				? "events of this connection were lost (ring buffer full)"
+				: "events were lost (ring buffer full) and this connection had not "
+				  "ended: its last events may be among them");
 	else if (c->midlife)
 		snprintf(v->missing, sizeof(v->missing),
 			 "its beginning was not seen: the socket predates the attach, or these are "

@@ -58,7 +58,7 @@ static void vline(int fd, const char *prefix, const char *fmt, va_list ap)
 
 	len = strnlen(prefix, 64);
 	memcpy(buf, prefix, len);
-	room = sizeof(buf) - 1 - len;	/* one byte is kept for the '\n' */
+	room = sizeof(buf) - 1 - len; /* one byte is kept for the '\n' */
 	n = vsnprintf(buf + len, room, fmt, ap);
 	if (n > 0)
 		len += (size_t)n < room ? (size_t)n : room - 1;
@@ -76,8 +76,7 @@ void repro_out(const char *fmt, ...)
 	va_end(ap);
 }
 
-static void err_plain(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2)));
+static void err_plain(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Like repro_err(), without the program name: for "# paused" */
 static void err_plain(const char *fmt, ...)
@@ -98,29 +97,27 @@ void repro_err(const char *fmt, ...)
 	va_end(ap);
 }
 
-#define ERRNO_NAME(e) { e, #e }
+#define ERRNO_NAME(e)                                                                              \
+	{                                                                                          \
+		e, #e                                                                              \
+	}
 
 static const struct {
 	int err;
 	const char *name;
 } errno_names[] = {
-	ERRNO_NAME(ECONNRESET),	   ERRNO_NAME(EPIPE),
-	ERRNO_NAME(ECONNABORTED),  ERRNO_NAME(ETIMEDOUT),
-	ERRNO_NAME(ECONNREFUSED),  ERRNO_NAME(EHOSTUNREACH),
-	ERRNO_NAME(ENETUNREACH),   ERRNO_NAME(EHOSTDOWN),
-	ERRNO_NAME(ENETDOWN),	   ERRNO_NAME(ENETRESET),
-	ERRNO_NAME(ENOTCONN),	   ERRNO_NAME(EISCONN),
-	ERRNO_NAME(EINPROGRESS),   ERRNO_NAME(EALREADY),
-	ERRNO_NAME(EAGAIN),	   ERRNO_NAME(EINTR),
-	ERRNO_NAME(EINVAL),	   ERRNO_NAME(EBADF),
-	ERRNO_NAME(EFAULT),	   ERRNO_NAME(ENOTSOCK),
-	ERRNO_NAME(EADDRINUSE),	   ERRNO_NAME(EADDRNOTAVAIL),
-	ERRNO_NAME(EACCES),	   ERRNO_NAME(EPERM),
-	ERRNO_NAME(ENOBUFS),	   ERRNO_NAME(ENOMEM),
-	ERRNO_NAME(EMFILE),	   ERRNO_NAME(ENFILE),
-	ERRNO_NAME(EPROTO),	   ERRNO_NAME(EMSGSIZE),
-	ERRNO_NAME(EOPNOTSUPP),	   ERRNO_NAME(ESHUTDOWN),
-	ERRNO_NAME(ESRCH),	   ERRNO_NAME(ECHILD),
+	ERRNO_NAME(ECONNRESET),	   ERRNO_NAME(EPIPE),	     ERRNO_NAME(ECONNABORTED),
+	ERRNO_NAME(ETIMEDOUT),	   ERRNO_NAME(ECONNREFUSED), ERRNO_NAME(EHOSTUNREACH),
+	ERRNO_NAME(ENETUNREACH),   ERRNO_NAME(EHOSTDOWN),    ERRNO_NAME(ENETDOWN),
+	ERRNO_NAME(ENETRESET),	   ERRNO_NAME(ENOTCONN),     ERRNO_NAME(EISCONN),
+	ERRNO_NAME(EINPROGRESS),   ERRNO_NAME(EALREADY),     ERRNO_NAME(EAGAIN),
+	ERRNO_NAME(EINTR),	   ERRNO_NAME(EINVAL),	     ERRNO_NAME(EBADF),
+	ERRNO_NAME(EFAULT),	   ERRNO_NAME(ENOTSOCK),     ERRNO_NAME(EADDRINUSE),
+	ERRNO_NAME(EADDRNOTAVAIL), ERRNO_NAME(EACCES),	     ERRNO_NAME(EPERM),
+	ERRNO_NAME(ENOBUFS),	   ERRNO_NAME(ENOMEM),	     ERRNO_NAME(EMFILE),
+	ERRNO_NAME(ENFILE),	   ERRNO_NAME(EPROTO),	     ERRNO_NAME(EMSGSIZE),
+	ERRNO_NAME(EOPNOTSUPP),	   ERRNO_NAME(ESHUTDOWN),    ERRNO_NAME(ESRCH),
+	ERRNO_NAME(ECHILD),
 };
 
 /* Unknown numbers come back as "E%d" in a static buffer. */
@@ -137,14 +134,13 @@ const char *repro_errname(int err)
 }
 
 /* "client  send(1 byte)         = -1 EPIPE (Broken pipe) + SIGPIPE" */
-static void call_line(const char *who, const char *call, ssize_t ret, int err,
-		      const char *note)
+static void call_line(const char *who, const char *call, ssize_t ret, int err, const char *note)
 {
 	if (ret >= 0)
 		repro_out("%-6s  %-20s = %zd%s", who, call, ret, note);
 	else
-		repro_out("%-6s  %-20s = -1 %s (%s)%s", who, call,
-			  repro_errname(err), strerror(err), note);
+		repro_out("%-6s  %-20s = -1 %s (%s)%s", who, call, repro_errname(err),
+			  strerror(err), note);
 }
 
 static void setup_error(const char *what, int err)
@@ -158,9 +154,8 @@ static const char *revents_str(short rev, char *buf, size_t len)
 		short bit;
 		const char *name;
 	} bits[] = {
-		{ POLLIN, "POLLIN" },	  { POLLPRI, "POLLPRI" },
-		{ POLLOUT, "POLLOUT" },	  { POLLERR, "POLLERR" },
-		{ POLLHUP, "POLLHUP" },	  { POLLRDHUP, "POLLRDHUP" },
+		{ POLLIN, "POLLIN" },	  { POLLPRI, "POLLPRI" }, { POLLOUT, "POLLOUT" },
+		{ POLLERR, "POLLERR" },	  { POLLHUP, "POLLHUP" }, { POLLRDHUP, "POLLRDHUP" },
 		{ POLLNVAL, "POLLNVAL" },
 	};
 	size_t i, used = 0;
@@ -169,8 +164,7 @@ static const char *revents_str(short rev, char *buf, size_t len)
 	for (i = 0; i < ARRAY_SIZE(bits) && used < len; i++) {
 		if (!(rev & bits[i].bit))
 			continue;
-		used += snprintf(buf + used, len - used, "%s%s",
-				 used ? "|" : "", bits[i].name);
+		used += snprintf(buf + used, len - used, "%s%s", used ? "|" : "", bits[i].name);
 	}
 	return buf;
 }
@@ -207,8 +201,7 @@ static int tcp_state(int fd)
 
 static const char *tcp_state_name(int state)
 {
-	if (state > 0 && (size_t)state < ARRAY_SIZE(tcp_states) &&
-	    tcp_states[state])
+	if (state > 0 && (size_t)state < ARRAY_SIZE(tcp_states) && tcp_states[state])
 		return tcp_states[state];
 	return "?";
 }
@@ -351,8 +344,7 @@ void repro_cleanup(struct repro *r)
 	close_fd(&r->done_fd);
 }
 
-static const char *last_token(const struct repro_last *l, bool is_recv,
-			      char *buf, size_t len)
+static const char *last_token(const struct repro_last *l, bool is_recv, char *buf, size_t len)
 {
 	if (!l->done)
 		return "none";
@@ -372,8 +364,7 @@ void repro_result_line(const struct repro *r)
 
 	repro_out("result: recv=%s send=%s sigpipe=%s",
 		  last_token(&r->recv, true, rbuf, sizeof(rbuf)),
-		  last_token(&r->send, false, sbuf, sizeof(sbuf)),
-		  r->sigpipe ? "yes" : "no");
+		  last_token(&r->send, false, sbuf, sizeof(sbuf)), r->sigpipe ? "yes" : "no");
 }
 
 /* recv and send are tokens as in the result line: EOF, 3, OK, EPIPE, ... */
@@ -385,14 +376,12 @@ int repro_expect(const struct repro *r, const char *recv, const char *send)
 
 	got = last_token(&r->recv, true, buf, sizeof(buf));
 	if (strcmp(got, recv)) {
-		repro_out("# unexpected: last recv() gave %s, expected %s",
-			  got, recv);
+		repro_out("# unexpected: last recv() gave %s, expected %s", got, recv);
 		rc = REPRO_EXIT_UNEXPECTED;
 	}
 	got = last_token(&r->send, false, buf, sizeof(buf));
 	if (strcmp(got, send)) {
-		repro_out("# unexpected: last send() gave %s, expected %s",
-			  got, send);
+		repro_out("# unexpected: last send() gave %s, expected %s", got, send);
 		rc = REPRO_EXIT_UNEXPECTED;
 	}
 	return rc;
@@ -441,7 +430,8 @@ static int pause_for_tracer(void)
 	int pid = getpid();
 	int n;
 
-	err_plain("# paused: attach now (sudo tcpabort-trace -p %d), then press Enter or send SIGUSR1 to %d",
+	err_plain("# paused: attach now (sudo tcpabort-trace -p %d), then press Enter or send "
+		  "SIGUSR1 to %d",
 		  pid, pid);
 	sigprocmask(SIG_BLOCK, NULL, &waitmask);
 	sigdelset(&waitmask, SIGUSR1);
@@ -485,8 +475,7 @@ static int listen_socket(struct repro *r)
 	/* a fixed --port must work again right after the previous run */
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	inet_ntop(AF_INET, &r->addr.sin_addr, ip, sizeof(ip));
-	snprintf(what, sizeof(what), "bind(%s:%u)", ip,
-		 ntohs(r->addr.sin_port));
+	snprintf(what, sizeof(what), "bind(%s:%u)", ip, ntohs(r->addr.sin_port));
 	if (bind(fd, (struct sockaddr *)&r->addr, sizeof(r->addr))) {
 		setup_error(what, errno);
 	} else if (listen(fd, 1)) {
@@ -500,8 +489,7 @@ static int listen_socket(struct repro *r)
 	return -1;
 }
 
-static void server_main(struct repro_server *s, pid_t parent,
-			repro_server_fn fn)
+static void server_main(struct repro_server *s, pid_t parent, repro_server_fn fn)
 {
 	sigset_t none;
 
@@ -557,8 +545,8 @@ int repro_spawn_server(struct repro *r, repro_server_fn fn)
 	}
 	r->server_pid = pid;
 	inet_ntop(AF_INET, &r->addr.sin_addr, ip, sizeof(ip));
-	repro_out("# client pid %d, server pid %d, %s:%u", (int)parent,
-		  (int)pid, ip, ntohs(r->addr.sin_port));
+	repro_out("# client pid %d, server pid %d, %s:%u", (int)parent, (int)pid, ip,
+		  ntohs(r->addr.sin_port));
 	if (r->pause && pause_for_tracer())
 		return REPRO_EXIT_SETUP;
 	return 0;
@@ -570,16 +558,15 @@ int repro_server_turn(struct repro *r)
 	int n;
 
 	if (write_byte(r->turn_fd)) {
-		repro_out("# server pid %d cannot be told to go on: %s",
-			  (int)r->server_pid, repro_errname(errno));
+		repro_out("# server pid %d cannot be told to go on: %s", (int)r->server_pid,
+			  repro_errname(errno));
 		return -1;
 	}
 	n = read_byte(r->done_fd, REPRO_SERVER_MS);
 	if (n == 1)
 		return 0;
 	if (n == 0)
-		repro_out("# server pid %d quit before finishing its step",
-			  (int)r->server_pid);
+		repro_out("# server pid %d quit before finishing its step", (int)r->server_pid);
 	else
 		repro_out("# server pid %d did not finish its step within %d ms",
 			  (int)r->server_pid, REPRO_SERVER_MS);
@@ -589,12 +576,10 @@ int repro_server_turn(struct repro *r)
 static void describe_status(pid_t pid, int status)
 {
 	if (WIFEXITED(status))
-		repro_out("# server pid %d exited with status %d", (int)pid,
-			  WEXITSTATUS(status));
+		repro_out("# server pid %d exited with status %d", (int)pid, WEXITSTATUS(status));
 	else if (WIFSIGNALED(status))
-		repro_out("# server pid %d was killed by signal %d (%s)",
-			  (int)pid, WTERMSIG(status),
-			  strsignal(WTERMSIG(status)));
+		repro_out("# server pid %d was killed by signal %d (%s)", (int)pid,
+			  WTERMSIG(status), strsignal(WTERMSIG(status)));
 }
 
 /* Waits REPRO_WAIT_MS for the child to end on its own, then kills it. */
@@ -611,14 +596,13 @@ int repro_reap_server(struct repro *r)
 		if (got == pid)
 			break;
 		if (got < 0 && errno != EINTR) {
-			repro_out("# waitpid(%d) = -1 %s", (int)pid,
-				  repro_errname(errno));
+			repro_out("# waitpid(%d) = -1 %s", (int)pid, repro_errname(errno));
 			r->server_pid = 0;
 			return -1;
 		}
 		if (now_ns() > deadline) {
-			repro_out("# server pid %d still running after %d ms, killing it",
-				  (int)pid, REPRO_WAIT_MS);
+			repro_out("# server pid %d still running after %d ms, killing it", (int)pid,
+				  REPRO_WAIT_MS);
 			kill(pid, SIGKILL);
 			deadline = now_ns() + REPRO_WAIT_MS * 1000000LL;
 		}
@@ -636,8 +620,8 @@ int repro_kill_server(struct repro *r)
 	rc = kill(r->server_pid, SIGKILL);
 	err = errno;
 	if (rc) {
-		repro_out("# kill(server pid %d, SIGKILL) = -1 %s",
-			  (int)r->server_pid, repro_errname(err));
+		repro_out("# kill(server pid %d, SIGKILL) = -1 %s", (int)r->server_pid,
+			  repro_errname(err));
 		return -1;
 	}
 	repro_out("# client sent SIGKILL to server pid %d", (int)r->server_pid);
@@ -660,8 +644,7 @@ int cli_connect(struct repro *r)
 		setup_error("client setsockopt()", errno);
 		return -1;
 	}
-	rc = connect(r->client_fd, (struct sockaddr *)&r->addr,
-		     sizeof(r->addr));
+	rc = connect(r->client_fd, (struct sockaddr *)&r->addr, sizeof(r->addr));
 	err = errno;
 	call_line("client", "connect()", rc, err, "");
 	return rc;
@@ -671,8 +654,8 @@ int cli_connect(struct repro *r)
 static void state_change(int before, int after, const char *call)
 {
 	if (before != after)
-		repro_out("# client socket went %s -> %s during %s",
-			  tcp_state_name(before), tcp_state_name(after), call);
+		repro_out("# client socket went %s -> %s during %s", tcp_state_name(before),
+			  tcp_state_name(after), call);
 }
 
 ssize_t cli_send(struct repro *r, size_t len)
@@ -685,8 +668,7 @@ ssize_t cli_send(struct repro *r, size_t len)
 
 	if (len > sizeof(payload))
 		len = sizeof(payload);
-	snprintf(call, sizeof(call), "send(%zu byte%s)", len,
-		 len == 1 ? "" : "s");
+	snprintf(call, sizeof(call), "send(%zu byte%s)", len, len == 1 ? "" : "s");
 	before = tcp_state(r->client_fd);
 	sigpipe_seen = 0;
 	n = send(r->client_fd, payload, len, 0);
@@ -696,8 +678,7 @@ ssize_t cli_send(struct repro *r, size_t len)
 
 	r->send = (struct repro_last){ .done = true, .ret = n, .err = err };
 	r->sigpipe |= pipe_sig;
-	call_line("client", call, n, err,
-		  pipe_sig ? " + SIGPIPE" : n < 0 ? ", no SIGPIPE" : "");
+	call_line("client", call, n, err, pipe_sig ? " + SIGPIPE" : n < 0 ? ", no SIGPIPE" : "");
 	state_change(before, after, "send()");
 	return n;
 }
@@ -744,27 +725,24 @@ int cli_wait(struct repro *r, short events, const char *what)
 
 	n = poll(&pfd, 1, 0);
 	if (n > 0) {
-		repro_out("# %s was already there (%s), client socket %s",
-			  what, revents_str(pfd.revents, ev, sizeof(ev)),
+		repro_out("# %s was already there (%s), client socket %s", what,
+			  revents_str(pfd.revents, ev, sizeof(ev)),
 			  tcp_state_name(tcp_state(r->client_fd)));
 		return 0;
 	}
 	n = poll_ms(&pfd, 1, REPRO_WAIT_MS);
 	dt = now_ns() - t0;
 	if (n < 0) {
-		repro_out("# poll() for %s = -1 %s", what,
-			  repro_errname(errno));
+		repro_out("# poll() for %s = -1 %s", what, repro_errname(errno));
 		return -1;
 	}
 	if (n == 0) {
-		repro_out("# timed out after %d ms waiting for %s, client socket %s",
-			  REPRO_WAIT_MS, what,
-			  tcp_state_name(tcp_state(r->client_fd)));
+		repro_out("# timed out after %d ms waiting for %s, client socket %s", REPRO_WAIT_MS,
+			  what, tcp_state_name(tcp_state(r->client_fd)));
 		return -1;
 	}
-	repro_out("# waited %lld.%03lld ms for %s (%s), client socket now %s",
-		  dt / 1000000, dt / 1000 % 1000, what,
-		  revents_str(pfd.revents, ev, sizeof(ev)),
+	repro_out("# waited %lld.%03lld ms for %s (%s), client socket now %s", dt / 1000000,
+		  dt / 1000 % 1000, what, revents_str(pfd.revents, ev, sizeof(ev)),
 		  tcp_state_name(tcp_state(r->client_fd)));
 	return 0;
 }
@@ -792,8 +770,8 @@ int srv_accept(struct repro_server *s)
 	int fd, err;
 
 	if (poll_ms(&pfd, 1, REPRO_SERVER_MS) <= 0) {
-		repro_out("# server pid %d got no connection within %d ms",
-			  (int)getpid(), REPRO_SERVER_MS);
+		repro_out("# server pid %d got no connection within %d ms", (int)getpid(),
+			  REPRO_SERVER_MS);
 		return -1;
 	}
 	fd = accept(s->listen_fd, NULL, NULL);

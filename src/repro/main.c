@@ -35,8 +35,7 @@ static void list_scenarios(void)
 	size_t i;
 
 	for (i = 0; i < repro_nscenarios; i++)
-		printf("%-14s%s\n", repro_scenarios[i].name,
-		       repro_scenarios[i].desc);
+		printf("%-14s%s\n", repro_scenarios[i].name, repro_scenarios[i].desc);
 }
 
 static void indent(const char *text, const char *pad)
@@ -64,7 +63,8 @@ static void usage(void)
 	      "tcpabort-trace.  This process is the client; it forks a server\n"
 	      "child listening on A:N and connects to it.\n"
 	      "\n"
-	      "scenarios:\n", stdout);
+	      "scenarios:\n",
+	      stdout);
 	for (i = 0; i < repro_nscenarios; i++) {
 		printf("  %s\n", repro_scenarios[i].name);
 		indent(repro_scenarios[i].details, "      ");
@@ -108,7 +108,8 @@ static void usage(void)
 	      "  0  the client saw what the scenario is meant to produce\n"
 	      "  1  the scenario ran, the outcome differed (see \"# unexpected:\")\n"
 	      "  2  usage error\n"
-	      "  3  setup failure (socket, bind, fork, ...)\n", stdout);
+	      "  3  setup failure (socket, bind, fork, ...)\n",
+	      stdout);
 }
 
 static int parse_port(const char *s, struct repro *r)
@@ -142,8 +143,7 @@ static const struct scenario *find_scenario(const char *name)
 }
 
 /* Long options only, so -p cannot be mistaken for the tracer's -p PID. */
-static int parse_args(int argc, char **argv, struct repro *r,
-		      const struct scenario **sc)
+static int parse_args(int argc, char **argv, struct repro *r, const struct scenario **sc)
 {
 	bool list = false;
 	int c;
@@ -173,16 +173,13 @@ static int parse_args(int argc, char **argv, struct repro *r,
 			}
 			break;
 		case ':':
-			repro_err("option '%s' needs a value (try --help)",
-				  argv[optind - 1]);
+			repro_err("option '%s' needs a value (try --help)", argv[optind - 1]);
 			return -1;
 		default:
 			if (optopt)
-				repro_err("unknown option '-%c' (try --help)",
-					  optopt);
+				repro_err("unknown option '-%c' (try --help)", optopt);
 			else
-				repro_err("unknown option '%s' (try --help)",
-					  argv[optind - 1]);
+				repro_err("unknown option '%s' (try --help)", argv[optind - 1]);
 			return -1;
 		}
 	}
@@ -195,8 +192,7 @@ static int parse_args(int argc, char **argv, struct repro *r,
 		return -1;
 	}
 	if (optind + 1 < argc) {
-		repro_err("unexpected argument '%s' (try --help)",
-			  argv[optind + 1]);
+		repro_err("unexpected argument '%s' (try --help)", argv[optind + 1]);
 		return -1;
 	}
 	*sc = find_scenario(argv[optind]);

@@ -21,14 +21,14 @@
 #include <netinet/in.h>
 
 enum repro_exit {
-	REPRO_EXIT_OK = 0,		/* the client saw what was meant */
-	REPRO_EXIT_UNEXPECTED = 1,	/* it ran, the outcome differed */
+	REPRO_EXIT_OK = 0,	   /* the client saw what was meant */
+	REPRO_EXIT_UNEXPECTED = 1, /* it ran, the outcome differed */
 	REPRO_EXIT_USAGE = 2,
-	REPRO_EXIT_SETUP = 3,		/* socket, bind, fork failed */
+	REPRO_EXIT_SETUP = 3, /* socket, bind, fork failed */
 };
 
-#define REPRO_WAIT_MS	2000	/* longest wait of the client */
-#define REPRO_SERVER_MS	5000	/* longest wait of the server */
+#define REPRO_WAIT_MS	2000 /* longest wait of the client */
+#define REPRO_SERVER_MS 5000 /* longest wait of the server */
 
 /* The outcome of the client's latest recv() or send(). */
 struct repro_last {
@@ -38,15 +38,15 @@ struct repro_last {
 };
 
 struct repro {
-	struct sockaddr_in addr;	/* --addr/--port; port filled by bind */
-	bool pause;			/* --pause */
-	pid_t server_pid;		/* 0 when there is no live child */
-	int turn_fd;			/* client -> server: your turn */
-	int done_fd;			/* server -> client: turn is over */
+	struct sockaddr_in addr; /* --addr/--port; port filled by bind */
+	bool pause;		 /* --pause */
+	pid_t server_pid;	 /* 0 when there is no live child */
+	int turn_fd;		 /* client -> server: your turn */
+	int done_fd;		 /* server -> client: turn is over */
 	int client_fd;
 	struct repro_last recv;
 	struct repro_last send;
-	bool sigpipe;			/* SIGPIPE in any client call */
+	bool sigpipe; /* SIGPIPE in any client call */
 };
 
 /* What the server child gets; it lives in the child only. */
@@ -54,16 +54,16 @@ struct repro_server {
 	int listen_fd;
 	int turn_fd;
 	int done_fd;
-	int turn_ms;			/* -1 while --pause may hold */
+	int turn_ms; /* -1 while --pause may hold */
 };
 
 typedef int (*repro_server_fn)(struct repro_server *srv);
 
 struct scenario {
 	const char *name;
-	const char *desc;		/* one line, for --list */
-	const char *details;		/* a paragraph, for --help */
-	int (*run)(struct repro *r);	/* returns an enum repro_exit */
+	const char *desc;	     /* one line, for --list */
+	const char *details;	     /* a paragraph, for --help */
+	int (*run)(struct repro *r); /* returns an enum repro_exit */
 };
 
 extern const struct scenario repro_scenarios[];

@@ -58,8 +58,8 @@ static int peer_crash_server(struct repro_server *s)
 	unread = srv_wait_unread(fd);
 	if (unread <= 0)
 		return 1;
-	repro_out("# server pid %d has %d byte%s unread and will not read",
-		  (int)getpid(), unread, unread == 1 ? "" : "s");
+	repro_out("# server pid %d has %d byte%s unread and will not read", (int)getpid(), unread,
+		  unread == 1 ? "" : "s");
 	if (srv_end_turn(s))
 		return 1;
 	/* the client kills us during this wait; the turn never comes */
@@ -89,25 +89,24 @@ static int peer_crash(struct repro *r)
 const struct scenario repro_scenarios[] = {
 	{
 		.name = "fin-then-rst",
-		.desc = "peer reads and closes, client sends anyway: recv EOF, send EPIPE (Winsock 10053)",
-		.details =
-		"The server reads the client's byte and closes (FIN). The client\n"
-		"sends 2 more bytes anyway: send() succeeds, and the closed socket\n"
-		"answers them with RST. recv() then returns 0 (the FIN came\n"
-		"first), the next send() fails with EPIPE and raises SIGPIPE.",
+		.desc = "peer reads and closes, client sends anyway: recv EOF, send EPIPE (Winsock "
+			"10053)",
+		.details = "The server reads the client's byte and closes (FIN). The client\n"
+			   "sends 2 more bytes anyway: send() succeeds, and the closed socket\n"
+			   "answers them with RST. recv() then returns 0 (the FIN came\n"
+			   "first), the next send() fails with EPIPE and raises SIGPIPE.",
 		.run = fin_then_rst,
 	},
 	{
 		.name = "peer-crash",
-		.desc = "peer dies with data unread, its kernel sends RST: recv ECONNRESET (Winsock 10054)",
-		.details =
-		"The server accepts but never reads; the client's byte sits in\n"
-		"its queue when the client SIGKILLs it, so the server's kernel\n"
-		"closes the socket with RST. recv() fails with ECONNRESET, the\n"
-		"next send() fails with EPIPE and raises SIGPIPE.",
+		.desc = "peer dies with data unread, its kernel sends RST: recv ECONNRESET "
+			"(Winsock 10054)",
+		.details = "The server accepts but never reads; the client's byte sits in\n"
+			   "its queue when the client SIGKILLs it, so the server's kernel\n"
+			   "closes the socket with RST. recv() fails with ECONNRESET, the\n"
+			   "next send() fails with EPIPE and raises SIGPIPE.",
 		.run = peer_crash,
 	},
 };
 
-const size_t repro_nscenarios =
-	sizeof(repro_scenarios) / sizeof(repro_scenarios[0]);
+const size_t repro_nscenarios = sizeof(repro_scenarios) / sizeof(repro_scenarios[0]);

@@ -6,8 +6,8 @@
 /* Every recorded event, written out again and read back, is the same event. */
 static void test_round_trip(void **state)
 {
-	static const char *const names[] = { "repro-fin-then-rst.jsonl", "repro-peer-crash-both.jsonl",
-					     "py-orderly.jsonl" };
+	static const char *const names[] = { "repro-fin-then-rst.jsonl",
+					     "repro-peer-crash-both.jsonl", "py-orderly.jsonl" };
 
 	(void)state;
 	for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
@@ -41,7 +41,8 @@ static void test_other_records_skipped(void **state)
 	char err[256];
 
 	(void)state;
-	assert_int_equal(reader_parse_line("{\"type\":\"start\",\"v\":1}", &e, err, sizeof(err)), 0);
+	assert_int_equal(reader_parse_line("{\"type\":\"start\",\"v\":1}", &e, err, sizeof(err)),
+			 0);
 	assert_int_equal(reader_parse_line("{\"type\":\"end\",\"events\":3}", &e, err, sizeof(err)),
 			 0);
 }
@@ -55,7 +56,9 @@ static void expect_bad(const char *line, const char *why)
 	assert_non_null(strstr(err, why));
 }
 
-#define EV "{\"type\":\"event\",\"cookie\":1,\"ts_ns\":2,\"saddr\":\"127.0.0.1\",\"daddr\":\"127.0.0.1\","
+#define EV                                                                                         \
+	"{\"type\":\"event\",\"cookie\":1,\"ts_ns\":2,\"saddr\":\"127.0.0.1\",\"daddr\":\"127.0."  \
+	"0.1\","
 
 static void test_bad_input(void **state)
 {
@@ -65,11 +68,14 @@ static void test_bad_input(void **state)
 	expect_bad("[1,2]", "without \"type\"");
 	expect_bad("{\"type\":\"event\",\"kind\":\"bogus\"}", "known \"kind\"");
 	expect_bad("{\"type\":\"event\",\"kind\":\"state\"}", "\"cookie\"");
-	expect_bad(EV "\"kind\":\"state\",\"state\":\"ESTABLISHED\",\"old\":\"NOPE\",\"new\":\"CLOSE\"}",
-		   "unknown state");
+	expect_bad(
+		EV
+		"\"kind\":\"state\",\"state\":\"ESTABLISHED\",\"old\":\"NOPE\",\"new\":\"CLOSE\"}",
+		"unknown state");
 	expect_bad(EV "\"kind\":\"sk_error\",\"state\":\"CLOSE\",\"sk_err\":\"EWHAT\"}", "errno");
 	expect_bad(EV "\"kind\":\"syscall\",\"state\":\"CLOSE\",\"call\":\"ioctl\"}", "call name");
-	expect_bad("{\"type\":\"event\",\"cookie\":1,\"ts_ns\":2,\"kind\":\"destroy\",\"saddr\":\"x\"}",
+	expect_bad("{\"type\":\"event\",\"cookie\":1,\"ts_ns\":2,\"kind\":\"destroy\",\"saddr\":"
+		   "\"x\"}",
 		   "saddr");
 	/* One IPv4 and one IPv6 address cannot be one socket's. */
 	expect_bad("{\"type\":\"event\",\"cookie\":1,\"ts_ns\":2,\"kind\":\"destroy\","

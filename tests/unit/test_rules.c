@@ -64,10 +64,10 @@ static void fin_then_rst(const char *fixture)
 	decide(&d, fixture);
 	assert_cause(&d.v, "reset_after_peer_fin", EPIPE);
 	assert_string_equal(d.v.cause->winsock, "WSAECONNABORTED (10053)");
-	assert_true(cites_kind(d.c, &d.v, TA_EV_STATE));	/* the peer's FIN */
+	assert_true(cites_kind(d.c, &d.v, TA_EV_STATE)); /* the peer's FIN */
 	assert_true(cites_kind(d.c, &d.v, TA_EV_RST_RECV));
 	assert_true(cites_kind(d.c, &d.v, TA_EV_SK_ERROR));
-	assert_true(cites_kind(d.c, &d.v, TA_EV_RECV));		/* recv returned EOF */
+	assert_true(cites_kind(d.c, &d.v, TA_EV_RECV)); /* recv returned EOF */
 	assert_true(cites_kind(d.c, &d.v, TA_EV_SEND));
 	assert_non_null(strstr(d.v.sentence, "recv returned 0 (EOF)"));
 	assert_non_null(strstr(d.v.sentence, "send failed with EPIPE"));

@@ -82,7 +82,8 @@ static void check_contract(json_t *c)
 	assert_non_null(json_object_get(c, "winsock"));
 	assert_non_null(json_object_get(c, "next"));
 	assert_true(json_is_array(json_object_get(c, "evidence")));
-	json_array_foreach(json_object_get(c, "evidence"), i, ev) {
+	json_array_foreach(json_object_get(c, "evidence"), i, ev)
+	{
 		assert_true(json_is_integer(json_object_get(ev, "seq")));
 		assert_true(json_is_string(json_object_get(ev, "proves")));
 	}
@@ -123,7 +124,8 @@ static void test_timewait_rst_joins_its_connection(void **state)
 	(void)state;
 	run_fixture(&r, "repro-fin-then-rst-both.jsonl", SIZE_MAX);
 	assert_int_equal(json_array_size(r.conns), 2);
-	json_array_foreach(r.conns, i, c) {
+	json_array_foreach(r.conns, i, c)
+	{
 		check_contract(c);
 		assert_true(json_is_true(json_object_get(c, "ended")));
 		if (strcmp(str(c, "cause"), "reset_after_peer_fin")) {

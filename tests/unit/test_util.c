@@ -12,8 +12,11 @@
 
 static void test_parse_pid(void **state)
 {
-	static const char *const bad[] = { "", "0", "-1", "+5", " 5", "5 ", "12x", "0x10",
-					   "4194305", "99999999999999999999999", "1.5" };
+	static const char *const bad[] = {
+		"",   "0",   "-1",   "+5",	" 5",
+		"5 ", "12x", "0x10", "4194305", "99999999999999999999999",
+		"1.5"
+	};
 	int pid = -1;
 
 	(void)state;
