@@ -36,6 +36,7 @@ struct sock_info {
 	__u32 tx_calls;
 	__u32 rx_calls;
 	__u32 tgid;
+	__u32 retrans;	/* retransmissions seen */
 	__s32 tx_run; /* class of the last emitted send of the current run */
 	__s32 rx_run;
 	__u16 flags; /* TA_F_IPV6, TA_F_MIDLIFE */
@@ -44,7 +45,7 @@ struct sock_info {
 	__u8 lost;	  /* an event was dropped, tell the next one */
 	__u8 closed_from; /* the state the socket left for CLOSE */
 	__u8 pad[3];	  /* keep the addresses 4-byte aligned */
-	__u8 runs;	  /* bit 0: a send run is open, bit 1: a recv run */
+	__u8 runs;	  /* open runs: 1 send, 2 recv, 4 retransmit */
 	__u8 saddr[16];
 	__u8 daddr[16];
 };
@@ -237,8 +238,21 @@ static __always_inline void refresh_tuple(__u64 cookie, const struct sock_common
 	}
 }
 
-static __always_inline void emit(__u64 cookie, struct sock_info *si, __u16 kind, __u8 state,
-				 __s32 a, __s32 b, __s32 c, __u64 peer_cookie)
+/* What one record says beyond the socket's own state; zero means nothing. */
+struct ev_args {
+	__u64 peer;
+	__s32 a;
+	__s32 b;
+	__s32 c;
+	__u32 aux;
+	__u16 kind;
+	__u8 state;
+	__u8 probes;
+};
+
+#define EV(...) (&(struct ev_args){ __VA_ARGS__ })
+
+static __always_inline void emit(__u64 cookie, struct sock_info *si, const struct ev_args *x)
 {
 	struct ta_event *e;
 	__u64 id = bpf_get_current_pid_tgid();
@@ -255,7 +269,7 @@ static __always_inline void emit(__u64 cookie, struct sock_info *si, __u16 kind,
 	}
 	e->ts_ns = bpf_ktime_get_ns();
 	e->cookie = cookie;
-	e->peer_cookie = peer_cookie;
+	e->peer_cookie = x->peer;
 	e->tx_bytes = si->tx_bytes;
 	e->rx_bytes = si->rx_bytes;
 	e->tx_calls = si->tx_calls;
@@ -263,10 +277,10 @@ static __always_inline void emit(__u64 cookie, struct sock_info *si, __u16 kind,
 	e->owner_tgid = si->tgid;
 	e->task_tgid = id >> 32;
 	e->task_pid = (__u32)id;
-	e->a = a;
-	e->b = b;
-	e->c = c;
-	e->kind = kind;
+	e->a = x->a;
+	e->b = x->b;
+	e->c = x->c;
+	e->kind = x->kind;
 	e->flags = si->flags & (TA_F_IPV6 | TA_F_MIDLIFE);
 	if (si->lost)
 		e->flags |= TA_F_LOST_BEFORE;
@@ -274,8 +288,10 @@ static __always_inline void emit(__u64 cookie, struct sock_info *si, __u16 kind,
 		e->flags |= TA_F_SOFTIRQ;
 	e->sport = si->sport;
 	e->dport = si->dport;
-	e->state = state;
-	__builtin_memset(e->pad, 0, sizeof(e->pad));
+	e->state = x->state;
+	e->probes = x->probes;
+	e->retrans = si->retrans > 0xffff ? 0xffff : si->retrans;
+	e->aux = x->aux;
 	__builtin_memcpy(e->saddr, si->saddr, sizeof(e->saddr));
 	__builtin_memcpy(e->daddr, si->daddr, sizeof(e->daddr));
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
@@ -283,12 +299,11 @@ static __always_inline void emit(__u64 cookie, struct sock_info *si, __u16 kind,
 	si->lost = 0;
 }
 
-/* Any record other than a coalesced send/recv closes both runs. */
-static __always_inline void emit_other(__u64 cookie, struct sock_info *si, __u16 kind, __u8 state,
-				       __s32 a, __s32 b, __s32 c, __u64 peer)
+/* Any record other than a coalesced send/recv/retransmit closes the runs. */
+static __always_inline void emit_other(__u64 cookie, struct sock_info *si, const struct ev_args *x)
 {
 	si->runs = 0;
-	emit(cookie, si, kind, state, a, b, c, peer);
+	emit(cookie, si, x);
 }
 
 static __always_inline __u32 netns_of(const struct sock *sk)
@@ -339,7 +354,8 @@ int BPF_PROG(on_set_state, const struct sock *sk, const int oldstate, const int 
 	}
 	if (newstate == TCP_CLOSE)
 		si->closed_from = oldstate;
-	emit_other(cookie, si, TA_EV_STATE, oldstate, oldstate, newstate, 0, 0);
+	emit_other(cookie, si,
+		   EV(.kind = TA_EV_STATE, .state = oldstate, .a = oldstate, .b = newstate));
 	return 0;
 }
 
@@ -405,25 +421,49 @@ static __always_inline __u64 rst_target(const struct sock *sk, const struct sk_b
 	return cookie ? *cookie : 0;
 }
 
+/*
+ * Bytes a full socket had received but not read: what makes close() send
+ * TCP_ABORT_ON_CLOSE.  A received FIN takes a sequence number of its own.
+ */
+static __always_inline __u32 unread_bytes(const struct sock *sk)
+{
+	const struct tcp_sock *tp = (const struct tcp_sock *)sk;
+	__u8 state = BPF_CORE_READ(sk, __sk_common.skc_state);
+	__u32 n;
+
+	if (state == TCP_TIME_WAIT || state == TCP_NEW_SYN_RECV || state == TCP_LISTEN)
+		return 0;
+	n = BPF_CORE_READ(tp, rcv_nxt) - BPF_CORE_READ(tp, copied_seq);
+	if (n && (BPF_CORE_READ(sk, __sk_common.skc_flags) & (1UL << SOCK_DONE)))
+		n--;
+	return n;
+}
+
 static __always_inline void send_reset(const struct sock *sk, const struct sk_buff *skb, int reason)
 {
 	struct sock_info *si;
 	__u64 cookie = 0, target;
+	__u32 unread = 0;
 	__u8 state = 0;
 
 	if (sk) {
 		cookie = bpf_get_socket_cookie((void *)sk);
 		state = BPF_CORE_READ(sk, __sk_common.skc_state);
+		unread = unread_bytes(sk);
 		si = bpf_map_lookup_elem(&socks, &cookie);
 		if (si)
-			emit_other(cookie, si, TA_EV_RST_SENT, state, reason, 0, 0, 0);
+			emit_other(cookie, si,
+				   EV(.kind = TA_EV_RST_SENT, .state = state, .a = reason,
+				      .aux = unread));
 	}
 	/* Both ends may be traced: the receiver hears of it too. */
 	target = rst_target(sk, skb);
 	if (target && target != cookie) {
 		si = bpf_map_lookup_elem(&socks, &target);
 		if (si)
-			emit_other(target, si, TA_EV_PEER_RST, 0, reason, state, 0, cookie);
+			emit_other(target, si,
+				   EV(.kind = TA_EV_PEER_RST, .a = reason, .b = state, .aux = unread,
+				      .peer = cookie));
 	}
 }
 
@@ -449,14 +489,16 @@ int BPF_PROG(on_receive_reset, struct sock *sk)
 	struct sock_info *si = bpf_map_lookup_elem(&socks, &cookie);
 
 	if (si)
-		emit_other(cookie, si, TA_EV_RST_RECV, BPF_CORE_READ(sk, __sk_common.skc_state), 0,
-			   0, 0, 0);
+		emit_other(cookie, si,
+			   EV(.kind = TA_EV_RST_RECV,
+			      .state = BPF_CORE_READ(sk, __sk_common.skc_state)));
 	return 0;
 }
 
 SEC("tp_btf/inet_sk_error_report")
 int BPF_PROG(on_error_report, const struct sock *sk)
 {
+	const struct inet_connection_sock *icsk;
 	struct sock_info *si;
 	__u64 cookie;
 
@@ -464,9 +506,16 @@ int BPF_PROG(on_error_report, const struct sock *sk)
 		return 0;
 	cookie = bpf_get_socket_cookie((void *)sk);
 	si = bpf_map_lookup_elem(&socks, &cookie);
-	if (si)
-		emit_other(cookie, si, TA_EV_SK_ERROR, BPF_CORE_READ(sk, __sk_common.skc_state),
-			   BPF_CORE_READ(sk, sk_err), BPF_CORE_READ(sk, sk_err_soft), 0, 0);
+	if (!si)
+		return 0;
+	/* What decides between the timeouts: user timeout, keepalive probes, retransmits. */
+	icsk = (const struct inet_connection_sock *)sk;
+	emit_other(cookie, si,
+		   EV(.kind = TA_EV_SK_ERROR, .state = BPF_CORE_READ(sk, __sk_common.skc_state),
+		      .a = BPF_CORE_READ(sk, sk_err), .b = BPF_CORE_READ(sk, sk_err_soft),
+		      .c = BPF_CORE_READ(icsk, icsk_user_timeout),
+		      .probes = BPF_CORE_READ(icsk, icsk_probes_out),
+		      .aux = BPF_CORE_READ(icsk, icsk_retransmits)));
 	return 0;
 }
 
@@ -479,7 +528,8 @@ int BPF_PROG(on_destroy, struct sock *sk)
 
 	if (!si)
 		return 0;
-	emit_other(cookie, si, TA_EV_DESTROY, BPF_CORE_READ(sk, __sk_common.skc_state), 0, 0, 0, 0);
+	emit_other(cookie, si,
+		   EV(.kind = TA_EV_DESTROY, .state = BPF_CORE_READ(sk, __sk_common.skc_state)));
 	/*
 	 * A socket closed from FIN_WAIT1/2 or CLOSING lives on as a timewait
 	 * sock (TIME_WAIT, or FIN_WAIT2 for an orphan) with the same cookie and
@@ -492,6 +542,42 @@ int BPF_PROG(on_destroy, struct sock *sk)
 	tuple_key_of(si, &k);
 	bpf_map_delete_elem(&tuples, &k);
 	bpf_map_delete_elem(&socks, &cookie);
+	return 0;
+}
+
+/*
+ * Retransmissions: every one is counted, only the first of a run becomes a
+ * record; the count rides on every later record, so the error that ends the
+ * connection says how many there were.
+ */
+static __always_inline void retransmit(const struct sock *sk, int err)
+{
+	__u64 cookie = bpf_get_socket_cookie((void *)sk);
+	struct sock_info *si = bpf_map_lookup_elem(&socks, &cookie);
+
+	if (!si)
+		return;
+	si->retrans++;
+	if (si->runs & 4)
+		return;
+	si->runs |= 4;
+	emit(cookie, si,
+	     EV(.kind = TA_EV_RETRANS, .state = BPF_CORE_READ(sk, __sk_common.skc_state),
+		.a = err));
+}
+
+SEC("tp_btf/tcp_retransmit_skb")
+int BPF_PROG(on_retransmit, const struct sock *sk, const struct sk_buff *skb, int err)
+{
+	retransmit(sk, err);
+	return 0;
+}
+
+/* Before 6.11 the tracepoint has no err argument. */
+SEC("tp_btf/tcp_retransmit_skb")
+int BPF_PROG(on_retransmit_noerr, const struct sock *sk, const struct sk_buff *skb)
+{
+	retransmit(sk, 0);
 	return 0;
 }
 
@@ -521,8 +607,14 @@ static __always_inline void on_length(struct sock *sk, int ret, int flags, bool 
 		if (!si)
 			return;
 	}
-	if (tx && ret < 0 && bpf_map_delete_elem(&sigpipe_pending, &tid) == 0)
-		sigpipe = 1;
+	if (tx && ret < 0) {
+		__u8 *fate = bpf_map_lookup_elem(&sigpipe_pending, &tid);
+
+		if (fate) {
+			sigpipe = *fate;
+			bpf_map_delete_elem(&sigpipe_pending, &tid);
+		}
+	}
 	if (tx) {
 		if (ret > 0) {
 			si->tx_bytes += ret;
@@ -541,8 +633,10 @@ static __always_inline void on_length(struct sock *sk, int ret, int flags, bool 
 		si->rx_run = class;
 	}
 	si->runs |= bit;
-	emit(cookie, si, tx ? TA_EV_SEND : TA_EV_RECV, BPF_CORE_READ(sk, __sk_common.skc_state),
-	     ret, flags, sigpipe, 0);
+	emit(cookie, si,
+	     EV(.kind = tx ? TA_EV_SEND : TA_EV_RECV,
+		.state = BPF_CORE_READ(sk, __sk_common.skc_state), .a = ret, .b = flags,
+		.c = sigpipe));
 }
 
 SEC("tp_btf/sock_send_length")
@@ -560,19 +654,30 @@ int BPF_PROG(on_recv_length, struct sock *sk, int ret, int flags)
 }
 
 /* SIGPIPE is raised inside tcp_sendmsg, before sock_send_length reports the EPIPE. */
+/*
+ * SIGPIPE is raised inside tcp_sendmsg, before sock_send_length reports the
+ * EPIPE.  Whether it kills is decided here already: default action, not
+ * blocked.
+ */
 SEC("tp_btf/signal_generate")
 int BPF_PROG(on_signal_generate, int sig, struct kernel_siginfo *info, struct task_struct *task,
 	     int group, int result)
 {
+	__u8 fate = TA_SIGPIPE_HANDLED;
+	void *handler;
+	__u64 blocked;
 	__u32 tid;
-	__u8 one = 1;
 
 	if (sig != SIGPIPE || task != bpf_get_current_task_btf())
 		return 0;
 	if (!tgid_traced(task->tgid))
 		return 0;
+	handler = BPF_CORE_READ(task, sighand, action[SIGPIPE - 1].sa.sa_handler);
+	blocked = BPF_CORE_READ(task, blocked.sig[0]);
+	if (!handler && !(blocked & (1ULL << (SIGPIPE - 1))))
+		fate = TA_SIGPIPE_FATAL;
 	tid = task->pid;
-	bpf_map_update_elem(&sigpipe_pending, &tid, &one, BPF_ANY);
+	bpf_map_update_elem(&sigpipe_pending, &tid, &fate, BPF_ANY);
 	return 0;
 }
 
@@ -662,9 +767,10 @@ int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
 		struct sock_info *si = cookie ? bpf_map_lookup_elem(&socks, &cookie) : NULL;
 
 		if (si)
-			emit_other(cookie, si, TA_EV_SYSCALL,
-				   BPF_CORE_READ(sk, __sk_common.skc_state), 0, TA_SYS_CLOSE,
-				   args.fd, 0);
+			emit_other(cookie, si,
+				   EV(.kind = TA_EV_SYSCALL,
+				      .state = BPF_CORE_READ(sk, __sk_common.skc_state),
+				      .b = TA_SYS_CLOSE, .c = args.fd));
 		return 0;
 	}
 	tid = (__u32)bpf_get_current_pid_tgid();
@@ -705,7 +811,8 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 		if (!si)
 			return 0;
 	}
-	emit_other(cookie, si, TA_EV_SYSCALL, BPF_CORE_READ(sk, __sk_common.skc_state), ret, sys, c,
-		   0);
+	emit_other(cookie, si,
+		   EV(.kind = TA_EV_SYSCALL, .state = BPF_CORE_READ(sk, __sk_common.skc_state),
+		      .a = ret, .b = sys, .c = c));
 	return 0;
 }

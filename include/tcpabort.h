@@ -18,16 +18,19 @@
 /* What a record says happened.  Numbers are part of the wire format. */
 enum ta_kind {
 	TA_EV_NONE = 0,
-	TA_EV_STATE = 1,    /* inet_sock_set_state: a = old, b = new */
-	TA_EV_RST_SENT = 2, /* tcp_send_reset by this socket: a = reason */
-	TA_EV_RST_RECV = 3, /* tcp_receive_reset: state = state before */
-	TA_EV_SK_ERROR = 4, /* inet_sk_error_report: a = sk_err, b = sk_err_soft */
-	TA_EV_DESTROY = 5,  /* tcp_destroy_sock */
-	TA_EV_SEND = 6,	    /* sock_send_length: a = ret, b = flags */
-	TA_EV_RECV = 7,	    /* sock_recv_length: a = ret, b = flags */
-	TA_EV_SYSCALL = 8,  /* a = ret, b = enum ta_sys, c = argument */
-	TA_EV_PEER_RST = 9, /* RST sent by another local socket (or none) to us:
-			     * a = reason, peer_cookie = sender or 0 */
+	TA_EV_STATE = 1,     /* inet_sock_set_state: a = old, b = new */
+	TA_EV_RST_SENT = 2,  /* tcp_send_reset by this socket: a = reason, aux = unread */
+	TA_EV_RST_RECV = 3,  /* tcp_receive_reset: state = state before */
+	TA_EV_SK_ERROR = 4,  /* inet_sk_error_report: a = sk_err, b = sk_err_soft,
+			      * c = TCP_USER_TIMEOUT (ms), probes, aux = head retransmits */
+	TA_EV_DESTROY = 5,   /* tcp_destroy_sock */
+	TA_EV_SEND = 6,	     /* sock_send_length: a = ret, b = flags, c = enum ta_sigpipe */
+	TA_EV_RECV = 7,	     /* sock_recv_length: a = ret, b = flags */
+	TA_EV_SYSCALL = 8,   /* a = ret, b = enum ta_sys, c = argument */
+	TA_EV_PEER_RST = 9,  /* RST sent to us by another socket of this host (or by none):
+			      * a = reason, b = sender's state, aux = sender's unread bytes,
+			      * peer_cookie = the sender, 0 if no socket */
+	TA_EV_RETRANS = 10,  /* tcp_retransmit_skb, the first of a run: a = err */
 	TA_EV_MAX
 };
 
@@ -40,6 +43,13 @@ enum ta_sys {
 	TA_SYS_CLOSE = 4,
 	TA_SYS_SO_ERROR = 5, /* getsockopt(SO_ERROR): c = value returned */
 	TA_SYS_MAX
+};
+
+/* What a SIGPIPE raised by a send will do (TA_EV_SEND, field c). */
+enum ta_sigpipe {
+	TA_SIGPIPE_NONE = 0,
+	TA_SIGPIPE_HANDLED = 1,	/* raised; caught, ignored or blocked: the process lives */
+	TA_SIGPIPE_FATAL = 2,	/* raised with the default action: the process is killed */
 };
 
 /* Bits in ta_event.flags. */
@@ -75,8 +85,11 @@ struct ta_event {
 	__u16 flags; /* enum ta_flag */
 	__u16 sport;
 	__u16 dport;
-	__u8 state; /* TCP state of the socket when the event fired */
-	__u8 pad[7];
+	__u8 state;	/* TCP state of the socket when the event fired (0: unknown) */
+	__u8 probes;	/* SK_ERROR: keepalive probes sent, unanswered (icsk_probes_out) */
+	__u16 retrans;	/* retransmissions seen on this socket so far (saturates) */
+	__u32 aux;	/* SK_ERROR: retransmissions of the unacked head (icsk_retransmits);
+			 * RST_SENT, PEER_RST: bytes the sender had received but not read */
 	__u8 saddr[16];
 	__u8 daddr[16];
 	char comm[TA_COMM_LEN]; /* comm of the running task */

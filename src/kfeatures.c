@@ -83,6 +83,8 @@ int probe_kernel(struct kfeatures *kf)
 	kf->send_recv_length = probe_tp_btf(btf, "sock_send_length") == 3 &&
 			       probe_tp_btf(btf, "sock_recv_length") == 3;
 	kf->error_report = probe_tp_btf(btf, "inet_sk_error_report") == 1;
+	kf->retransmit = probe_tp_btf(btf, "tcp_retransmit_skb") >= 2;
+	kf->retransmit_err = probe_tp_btf(btf, "tcp_retransmit_skb") == 3;
 	btf__free(btf);
 	return 0;
 }

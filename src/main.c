@@ -12,6 +12,7 @@
 #include <linux/types.h>
 
 #include "tcpabort.h"
+#include "report.h"
 #include "trace.h"
 #include "util.h"
 
@@ -26,6 +27,7 @@
 
 static const char usage[] =
 	"Usage: tcpabort-trace -p PID [-p PID]... [--json] [-o FILE] [-b KIB] [-v]\n"
+	"       tcpabort-trace report [--json] FILE...\n"
 	"\n"
 	"Explain why a process's TCP connections died: which RST, FIN, timeout or local\n"
 	"abort made its recv/send/connect return ECONNRESET, EPIPE, ECONNABORTED,\n"
@@ -67,6 +69,7 @@ static const char usage[] =
 	"  3  a PID does not exist\n"
 	"  4  not enough privilege (needs root, or CAP_BPF + CAP_PERFMON)\n"
 	"  5  the kernel lacks BTF or a required tracepoint\n"
+	"  6, 7  report: a file cannot be read / is not tcpabort-trace JSON\n"
 	"\n"
 	"Requires Linux 5.5+ with BTF (/sys/kernel/btf/vmlinux); RST reasons need 6.10+,\n"
 	"per-call send/recv results 6.3+.\n";
@@ -92,6 +95,36 @@ static bool process_exists(int pid)
 	return kill(pid, 0) == 0 || errno == EPERM;
 }
 
+static const char report_usage[] =
+	"Usage: tcpabort-trace report [--json] FILE...\n"
+	"\n"
+	"Print the verdicts again from output saved with --json (- reads standard\n"
+	"input): the same rules as a live run, so a newer tcpabort-trace can re-explain\n"
+	"an old capture.  Needs no privilege.\n"
+	"\n"
+	"Exit status: 0 done, 2 bad command line, 6 a file cannot be read,\n"
+	"7 a file is not tcpabort-trace JSON (the message names the line).\n";
+
+static int report_cmd(int argc, char **argv)
+{
+	struct report_opts o = { 0 };
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--json"))
+			o.json = true;
+		else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
+			return fputs(report_usage, stdout), EXIT_OK;
+		else if (argv[i][0] == '-' && argv[i][1])
+			die(EXIT_USAGE, "report: unknown option '%s' (try report --help)", argv[i]);
+		else
+			argv[o.nfiles++] = argv[i];
+	}
+	if (!o.nfiles)
+		die(EXIT_USAGE, "report: give the files to read (try report --help)");
+	o.files = argv;
+	return report_main(&o);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -108,6 +141,8 @@ int main(int argc, char **argv)
 	uint64_t kib;
 	int c, pid;
 
+	if (argc > 1 && !strcmp(argv[1], "report"))
+		return report_cmd(argc - 1, argv + 1);
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":p:o:b:vhV", longopts, NULL)) != -1) {
 		switch (c) {

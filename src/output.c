@@ -47,6 +47,11 @@ void describe_event(const struct tl_event *t, char *buf, size_t len)
 		break;
 	case TA_EV_RST_SENT:
 		snprintf(buf, len, "sent RST (%s) in %s", reason, ta_state_name(e->state));
+		if (e->aux) {
+			size_t n = strlen(buf);
+
+			snprintf(buf + n, len - n, ", %u byte%s unread", e->aux, e->aux == 1 ? "" : "s");
+		}
 		break;
 	case TA_EV_RST_RECV:
 		snprintf(buf, len, "RST received in %s", ta_state_name(e->state));
@@ -60,9 +65,20 @@ void describe_event(const struct tl_event *t, char *buf, size_t len)
 		break;
 	case TA_EV_SK_ERROR:
 		snprintf(buf, len, "socket error %s (%s)", errname(e->a), ta_state_name(e->state));
+		if (e->retrans || e->probes || e->c) {
+			size_t n = strlen(buf);
+
+			snprintf(buf + n, len - n, " after %u retransmission%s, %u keepalive probe%s%s",
+				 e->retrans, e->retrans == 1 ? "" : "s", e->probes,
+				 e->probes == 1 ? "" : "s", e->c ? ", TCP_USER_TIMEOUT set" : "");
+		}
 		break;
 	case TA_EV_DESTROY:
 		snprintf(buf, len, "socket destroyed");
+		break;
+	case TA_EV_RETRANS:
+		snprintf(buf, len, "retransmission #%u%s%s", e->retrans ? e->retrans : 1,
+			 e->a ? ", failed: " : "", e->a ? errname(-e->a) : "");
 		break;
 	case TA_EV_SEND:
 	case TA_EV_RECV:
@@ -71,7 +87,10 @@ void describe_event(const struct tl_event *t, char *buf, size_t len)
 		else
 			result(r, sizeof(r), e->a);
 		snprintf(buf, len, "%s = %s%s", e->kind == TA_EV_SEND ? "send" : "recv", r,
-			 e->kind == TA_EV_SEND && e->c ? " + SIGPIPE" : "");
+			 e->kind != TA_EV_SEND	       ? ""
+			 : e->c == TA_SIGPIPE_FATAL   ? " + SIGPIPE (default action: kills)"
+			 : e->c == TA_SIGPIPE_HANDLED ? " + SIGPIPE (handled)"
+						      : "");
 		break;
 	case TA_EV_SYSCALL:
 		result(r, sizeof(r), e->a);
@@ -183,6 +202,7 @@ static void json_event(struct jw *w, const struct tl_event *t)
 	case TA_EV_PEER_RST:
 		jw_str(w, "reason", t->rst_name[0] ? t->rst_name : NULL);
 		jw_i64(w, "reason_code", e->a);
+		jw_u64(w, "unread", e->aux);
 		if (e->kind == TA_EV_PEER_RST) {
 			jw_u64(w, "peer_cookie", e->peer_cookie);
 			jw_str(w, "peer_state", e->peer_cookie ? ta_state_name(e->b) : NULL);
@@ -191,14 +211,22 @@ static void json_event(struct jw *w, const struct tl_event *t)
 	case TA_EV_SK_ERROR:
 		json_errno(w, "sk_err", e->a);
 		json_errno(w, "sk_err_soft", e->b);
+		jw_u64(w, "user_timeout_ms", (uint32_t)e->c);
+		jw_u64(w, "probes", e->probes);
+		jw_u64(w, "head_retrans", e->aux);
+		break;
+	case TA_EV_RETRANS:
+		json_errno(w, "err", e->a < 0 ? -e->a : 0);
 		break;
 	case TA_EV_SEND:
 	case TA_EV_RECV:
 		jw_i64(w, "ret", e->a);
 		json_errno(w, "errno", e->a < 0 ? -e->a : 0);
 		jw_i64(w, "flags", e->b);
-		if (e->kind == TA_EV_SEND)
-			jw_bool(w, "sigpipe", e->c);
+		if (e->kind == TA_EV_SEND) {
+			jw_bool(w, "sigpipe", e->c != TA_SIGPIPE_NONE);
+			jw_bool(w, "sigpipe_fatal", e->c == TA_SIGPIPE_FATAL);
+		}
 		break;
 	case TA_EV_SYSCALL:
 		jw_str(w, "call", ta_sys_name(e->b));
@@ -211,6 +239,7 @@ static void json_event(struct jw *w, const struct tl_event *t)
 	jw_u64(w, "rx_bytes", e->rx_bytes);
 	jw_u64(w, "tx_calls", e->tx_calls);
 	jw_u64(w, "rx_calls", e->rx_calls);
+	jw_u64(w, "retrans", e->retrans);
 	jw_bool(w, "lost_before", e->flags & TA_F_LOST_BEFORE);
 	jw_bool(w, "midlife", e->flags & TA_F_MIDLIFE);
 	jw_obj_close(w);

@@ -113,6 +113,7 @@ static int parse_event(json_t *o, struct tl_event *t, char *err, size_t errlen)
 	e->rx_bytes = u64(o, "rx_bytes");
 	e->tx_calls = u64(o, "tx_calls");
 	e->rx_calls = u64(o, "rx_calls");
+	e->retrans = u64(o, "retrans");
 
 	switch (e->kind) {
 	case TA_EV_STATE:
@@ -126,6 +127,7 @@ static int parse_event(json_t *o, struct tl_event *t, char *err, size_t errlen)
 			snprintf(t->rst_name, sizeof(t->rst_name), "%s", reason);
 		t->rst = ta_rst_from_name(t->rst_name);
 		e->a = i64(o, "reason_code");
+		e->aux = u64(o, "unread");
 		if (e->kind == TA_EV_PEER_RST) {
 			e->peer_cookie = u64(o, "peer_cookie");
 			if (e->peer_cookie)
@@ -135,12 +137,20 @@ static int parse_event(json_t *o, struct tl_event *t, char *err, size_t errlen)
 	case TA_EV_SK_ERROR:
 		e->a = errno_value(json_object_get(o, "sk_err"), &ok);
 		e->b = errno_value(json_object_get(o, "sk_err_soft"), &ok);
+		e->c = u64(o, "user_timeout_ms");
+		e->probes = u64(o, "probes");
+		e->aux = u64(o, "head_retrans");
+		break;
+	case TA_EV_RETRANS:
+		e->a = -errno_value(json_object_get(o, "err"), &ok);
 		break;
 	case TA_EV_SEND:
 	case TA_EV_RECV:
 		e->a = i64(o, "ret");
 		e->b = i64(o, "flags");
-		e->c = json_is_true(json_object_get(o, "sigpipe"));
+		if (e->kind == TA_EV_SEND && json_is_true(json_object_get(o, "sigpipe")))
+			e->c = json_is_true(json_object_get(o, "sigpipe_fatal")) ? TA_SIGPIPE_FATAL
+										 : TA_SIGPIPE_HANDLED;
 		break;
 	case TA_EV_SYSCALL:
 		e->a = i64(o, "ret");

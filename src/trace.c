@@ -111,6 +111,10 @@ static int pick_programs(struct tracer *t)
 	/* Before 6.3 there is no per-call send/recv result; syscall results remain. */
 	bpf_program__set_autoload(s->progs.on_send_length, t->kf.send_recv_length);
 	bpf_program__set_autoload(s->progs.on_recv_length, t->kf.send_recv_length);
+	/* Retransmissions are counted from 4.15; their error argument came later. */
+	bpf_program__set_autoload(s->progs.on_retransmit, t->kf.retransmit_err);
+	bpf_program__set_autoload(s->progs.on_retransmit_noerr,
+				  t->kf.retransmit && !t->kf.retransmit_err);
 	/* Before 5.14 the stored error is seen only through the calls that return it. */
 	bpf_program__set_autoload(s->progs.on_error_report, t->kf.error_report);
 	return 0;
@@ -215,6 +219,7 @@ static void start_record(struct tracer *t)
 		{ "rst_reason", t->kf.rst_reason },
 		{ "send_recv_length", t->kf.send_recv_length },
 		{ "error_report", t->kf.error_report },
+		{ "retransmit", t->kf.retransmit },
 	};
 	struct start_info si = {
 		.pids = t->pids,

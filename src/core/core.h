@@ -84,6 +84,7 @@ const char *ta_sys_name(unsigned int sys);
 unsigned int ta_sys_from_name(const char *name);
 enum ta_rst ta_rst_from_name(const char *name);
 const char *ta_rst_meaning(enum ta_rst r); /* why a socket sends such an RST */
+const char *ta_rst_name(enum ta_rst r);	   /* "TCP_ABORT_ON_CLOSE"; "" for none */
 
 /* What the rules may cite. */
 #define TA_MAX_EVIDENCE 12

@@ -98,6 +98,7 @@ static const char *const kinds[] = {
 	[TA_EV_STATE] = "state",       [TA_EV_RST_SENT] = "rst_sent", [TA_EV_RST_RECV] = "rst_recv",
 	[TA_EV_SK_ERROR] = "sk_error", [TA_EV_DESTROY] = "destroy",   [TA_EV_SEND] = "send",
 	[TA_EV_RECV] = "recv",	       [TA_EV_SYSCALL] = "syscall",   [TA_EV_PEER_RST] = "peer_rst",
+	[TA_EV_RETRANS] = "retransmit",
 };
 
 const char *ta_kind_name(unsigned int kind)
@@ -161,6 +162,14 @@ enum ta_rst ta_rst_from_name(const char *name)
 		if (!strcmp(rsts[i].name, name))
 			return rsts[i].id;
 	return TA_RST_OTHER;
+}
+
+const char *ta_rst_name(enum ta_rst r)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(rsts); i++)
+		if (rsts[i].id == r)
+			return rsts[i].name;
+	return r == TA_RST_OTHER ? "OTHER" : "";
 }
 
 const char *ta_rst_meaning(enum ta_rst r)

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Verdicts: a connection's events are first reduced to facts (which event
- * showed the peer's FIN, which RST arrived in which state, what sk_err the
- * kernel stored, what each call returned), then the rules are tried in
- * catalogue order over those facts.  A rule reads facts, never the order in
- * which the application happened to call recv/send/SO_ERROR.
+ * Verdicts.  A connection's events are reduced to facts (facts.c), then the
+ * rules below are tried in catalogue order.  A rule reads facts, never the
+ * order in which the application happened to call recv/send/SO_ERROR; it
+ * cites the events that prove it and writes one plain explanation.
+ *
+ * Adding a cause: one rule function, one row in rules[], its section in
+ * docs/causes.md, a repro scenario and the tests.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -13,152 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core.h"
+#include "facts.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-#define NONE	      ((size_t)-1)
-
-struct facts {
-	const struct conn *c;
-	size_t birth; /* connect's SYN_SENT, or the child's SYN_RECV */
-	size_t established;
-	size_t peer_fin; /* the state change that shows the peer's FIN */
-	size_t our_fin;	 /* the state change that shows our FIN */
-	size_t handoff;	 /* the orphan went on as a timewait sock */
-	size_t rst_recv; /* first tcp_receive_reset */
-	unsigned int rst_recv_state;
-	size_t rst_sent; /* first RST this socket sent */
-	size_t peer_rst; /* first RST another local socket sent us */
-	size_t sk_error; /* first error report with sk_err set */
-	int sk_err;
-	size_t close_call;
-	size_t destroy;
-	size_t recv_eof;       /* first recv that returned 0 */
-	size_t recv_err;       /* first recv that failed with a connection error */
-	size_t send_err;       /* first send that failed */
-	size_t send_after_fin; /* first successful send after the peer's FIN */
-	size_t so_error;       /* first getsockopt(SO_ERROR) that returned an error */
-	size_t consumed;       /* first call that returned sk_err to the application */
-	unsigned int last_state;
-};
-
-/* Errors that say nothing about the connection's fate. */
-static bool transient(int err)
-{
-	return err == EAGAIN || err == EINTR || err == EINPROGRESS || err == EALREADY;
-}
-
-/*
- * We learn of the peer's FIN only from state moves.  A FIN that reaches a
- * socket in FIN_WAIT2 shows as FIN_WAIT2 -> CLOSE (tcp_time_wait hands over
- * to a timewait sock, then tcp_done), which an RST also causes: it is the
- * FIN only when no RST came first.  And only while the owner still holds
- * the socket: an orphan is handed to a timewait sock as soon as it reaches
- * FIN_WAIT2 (tcp_fin_timeout <= 60 s), FIN or not.
- */
-static bool peer_fin_move(const struct facts *f, const struct ta_event *e)
-{
-	if (e->a == TA_TCP_ESTABLISHED && e->b == TA_TCP_CLOSE_WAIT)
-		return true;
-	if (e->a == TA_TCP_FIN_WAIT1 && e->b == TA_TCP_CLOSING)
-		return true;
-	if (e->a == TA_TCP_FIN_WAIT2 && e->b == TA_TCP_TIME_WAIT)
-		return true;
-	return e->a == TA_TCP_FIN_WAIT2 && e->b == TA_TCP_CLOSE && f->rst_recv == NONE &&
-	       f->rst_sent == NONE && f->close_call == NONE;
-}
-
-/* An orphan leaving FIN_WAIT1/FIN_WAIT2/CLOSING quietly went on as a timewait sock. */
-static bool timewait_handoff(const struct facts *f, const struct ta_event *e)
-{
-	return f->close_call != NONE && e->b == TA_TCP_CLOSE && f->rst_recv == NONE &&
-	       f->rst_sent == NONE &&
-	       (e->a == TA_TCP_FIN_WAIT2 || e->a == TA_TCP_CLOSING || e->a == TA_TCP_TIME_WAIT);
-}
-
-static void gather(const struct conn *c, struct facts *f)
-{
-	memset(f, 0, sizeof(*f));
-	f->c = c;
-	f->birth = f->established = f->peer_fin = f->our_fin = f->handoff = NONE;
-	f->rst_recv = f->rst_sent = f->peer_rst = f->sk_error = NONE;
-	f->close_call = f->destroy = f->recv_eof = f->recv_err = f->send_err = NONE;
-	f->send_after_fin = f->so_error = f->consumed = NONE;
-
-	for (size_t i = 0; i < c->n; i++) {
-		const struct ta_event *e = &c->ev[i].ev;
-		int ret = e->a;
-
-		switch (e->kind) {
-		case TA_EV_STATE:
-			f->last_state = e->b;
-			if (e->b == TA_TCP_SYN_SENT || e->b == TA_TCP_SYN_RECV)
-				f->birth = f->birth == NONE ? i : f->birth;
-			if (e->b == TA_TCP_ESTABLISHED && f->established == NONE)
-				f->established = i;
-			if (f->peer_fin == NONE && peer_fin_move(f, e))
-				f->peer_fin = i;
-			if (f->handoff == NONE && timewait_handoff(f, e))
-				f->handoff = i;
-			if (f->our_fin == NONE &&
-			    ((e->a == TA_TCP_ESTABLISHED && e->b == TA_TCP_FIN_WAIT1) ||
-			     (e->a == TA_TCP_CLOSE_WAIT && e->b == TA_TCP_LAST_ACK)))
-				f->our_fin = i;
-			break;
-		case TA_EV_RST_RECV:
-			if (f->rst_recv == NONE) {
-				f->rst_recv = i;
-				f->rst_recv_state = e->state;
-			}
-			break;
-		case TA_EV_RST_SENT:
-			if (f->rst_sent == NONE)
-				f->rst_sent = i;
-			break;
-		case TA_EV_PEER_RST:
-			if (f->peer_rst == NONE)
-				f->peer_rst = i;
-			break;
-		case TA_EV_SK_ERROR:
-			if (f->sk_error == NONE && e->a) {
-				f->sk_error = i;
-				f->sk_err = e->a;
-			}
-			break;
-		case TA_EV_DESTROY:
-			f->destroy = i;
-			break;
-		case TA_EV_RECV:
-			if (ret == 0 && f->recv_eof == NONE)
-				f->recv_eof = i;
-			if (ret < 0 && !transient(-ret) && f->recv_err == NONE)
-				f->recv_err = i;
-			if (ret < 0 && f->sk_err && -ret == f->sk_err && f->consumed == NONE)
-				f->consumed = i;
-			break;
-		case TA_EV_SEND:
-			if (ret < 0 && !transient(-ret) && f->send_err == NONE)
-				f->send_err = i;
-			if (ret < 0 && f->sk_err && -ret == f->sk_err && f->consumed == NONE)
-				f->consumed = i;
-			if (ret >= 0 && f->peer_fin != NONE && f->send_after_fin == NONE)
-				f->send_after_fin = i;
-			break;
-		case TA_EV_SYSCALL:
-			if (e->b == TA_SYS_CLOSE && f->close_call == NONE)
-				f->close_call = i;
-			if (e->b == TA_SYS_SO_ERROR && e->a == 0 && e->c && f->so_error == NONE)
-				f->so_error = i;
-			if (e->b == TA_SYS_SO_ERROR && e->a == 0 && f->sk_err &&
-			    e->c == f->sk_err && f->consumed == NONE)
-				f->consumed = i;
-			if (e->b == TA_SYS_CONNECT && e->a < 0 && f->sk_err && -e->a == f->sk_err &&
-			    f->consumed == NONE)
-				f->consumed = i;
-			break;
-		}
-	}
-}
 
 static void cite(struct verdict *v, size_t idx, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -206,6 +65,19 @@ static const char *errname(int err)
 	return n ? n : "an unnamed error";
 }
 
+static const char *plural(uint64_t n)
+{
+	return n == 1 ? "" : "s";
+}
+
+/* Seconds between two events, for "over how long". */
+static double secs(const struct facts *f, size_t from, size_t to)
+{
+	uint64_t a = ev(f, from)->ts_ns, b = ev(f, to)->ts_ns;
+
+	return b > a ? (b - a) / 1e9 : 0;
+}
+
 /* What the application saw, in its own terms, for the evidence list. */
 static void cite_calls(const struct facts *f, struct verdict *v)
 {
@@ -215,37 +87,65 @@ static void cite_calls(const struct facts *f, struct verdict *v)
 		cite(v, f->recv_err, "recv failed with %s", errname(-ev(f, f->recv_err)->a));
 	if (f->send_err != NONE)
 		cite(v, f->send_err, "send failed with %s%s", errname(-ev(f, f->send_err)->a),
-		     ev(f, f->send_err)->c ? ", and the kernel sent SIGPIPE" : "");
+		     ev(f, f->send_err)->c == TA_SIGPIPE_FATAL ? ", and the SIGPIPE it raised kills "
+								 "the process (default action)"
+		     : ev(f, f->send_err)->c ? ", and raised SIGPIPE (caught, ignored or blocked)"
+					     : "");
 	if (f->so_error != NONE)
 		cite(v, f->so_error, "getsockopt(SO_ERROR) returned %s",
 		     errname(ev(f, f->so_error)->c));
 }
 
+/* RST reasons sent from the closing process's own context name that process. */
+static bool process_context_reason(enum ta_rst r)
+{
+	return r == TA_RST_TCP_ABORT_ON_CLOSE || r == TA_RST_TCP_ABORT_ON_LINGER ||
+	       r == TA_RST_TCP_STATE || r == TA_RST_TCP_DISCONNECT_WITH_DATA;
+}
+
+/* "pid 812 (srv) closed its socket with 1 byte unread: TCP_ABORT_ON_CLOSE" */
+static void describe_sender(const struct tl_event *t, char *buf, size_t len)
+{
+	const struct ta_event *e = &t->ev;
+	const char *reason = t->rst_name[0] ? t->rst_name : "no reason given";
+
+	if (!e->peer_cookie) {
+		snprintf(buf, len, "no socket on this host owned that address and port (%s)", reason);
+		return;
+	}
+	if (process_context_reason(t->rst) && e->aux)
+		snprintf(buf, len, "pid %u (%.16s) closed its socket with %u byte%s unread: %s",
+			 e->task_tgid, e->comm, e->aux, plural(e->aux), reason);
+	else if (process_context_reason(t->rst))
+		snprintf(buf, len, "pid %u (%.16s) aborted its socket: %s (%s)", e->task_tgid,
+			 e->comm, reason, ta_rst_meaning(t->rst));
+	else
+		snprintf(buf, len, "a socket on this host sent it: %s (%s)", reason,
+			 ta_rst_meaning(t->rst));
+}
+
 static void cite_peer_rst(const struct facts *f, struct verdict *v)
 {
-	const struct tl_event *t;
+	char who[256];
 
 	if (f->peer_rst == NONE)
 		return;
-	t = &f->c->ev[f->peer_rst];
-	cite(v, f->peer_rst, "the other end, a socket on this host, sent the RST (%s): %s",
-	     t->rst_name[0] ? t->rst_name : "no reason given", ta_rst_meaning(t->rst));
+	describe_sender(&f->c->ev[f->peer_rst], who, sizeof(who));
+	cite(v, f->peer_rst, "the RST's sender, on this host: %s", who);
 }
 
 /* The sentence's clause about where the RST came from. */
 static void say_rst_origin(const struct facts *f, struct verdict *v)
 {
-	const struct tl_event *t;
+	char who[256];
 
 	if (f->peer_rst == NONE) {
-		say(v,
-		    " No socket on this host was seen sending that RST, so it came from another "
-		    "host (or from before the attach); its sender's reason is not visible here.");
+		say(v, " No socket on this host was seen sending that RST, so it came from another "
+		       "host (or from before the attach); its sender's reason is not visible here.");
 		return;
 	}
-	t = &f->c->ev[f->peer_rst];
-	say(v, " The RST was sent by a socket on this host (%s): %s.",
-	    t->rst_name[0] ? t->rst_name : "no reason given", ta_rst_meaning(t->rst));
+	describe_sender(&f->c->ev[f->peer_rst], who, sizeof(who));
+	say(v, " The RST came from this host: %s.", who);
 }
 
 /* What the application saw, or will see on its next calls. */
@@ -254,10 +154,17 @@ static void say_calls(const struct facts *f, struct verdict *v)
 	bool any = false;
 
 	if (f->recv_eof != NONE || f->recv_err != NONE || f->send_err != NONE ||
-	    f->so_error != NONE) {
+	    f->so_error != NONE || f->connect_call != NONE) {
+		size_t mark = strlen(v->sentence);
+
 		say(v, " The application saw:");
+		if (f->connect_call != NONE && ev(f, f->connect_call)->a < 0 &&
+		    !transient_errno(-ev(f, f->connect_call)->a)) {
+			say(v, " connect failed with %s", errname(-ev(f, f->connect_call)->a));
+			any = true;
+		}
 		if (f->recv_eof != NONE) {
-			say(v, " recv returned 0 (EOF)");
+			say(v, "%s recv returned 0 (EOF)", any ? ";" : "");
 			any = true;
 		}
 		if (f->recv_err != NONE) {
@@ -266,18 +173,26 @@ static void say_calls(const struct facts *f, struct verdict *v)
 			any = true;
 		}
 		if (f->send_err != NONE) {
-			say(v, "%s send failed with %s%s", any ? ";" : "",
-			    errname(-ev(f, f->send_err)->a),
-			    ev(f, f->send_err)->c ? " and SIGPIPE" : "");
+			const struct ta_event *s = ev(f, f->send_err);
+
+			say(v, "%s send failed with %s%s", any ? ";" : "", errname(-s->a),
+			    s->c == TA_SIGPIPE_FATAL ? " and SIGPIPE, which kills the process"
+			    : s->c			   ? " and SIGPIPE (not fatal here)"
+						   : "");
 			any = true;
 		}
-		if (f->so_error != NONE)
+		if (f->so_error != NONE) {
 			say(v, "%s SO_ERROR returned %s", any ? ";" : "",
 			    errname(ev(f, f->so_error)->c));
-		say(v, ".");
-	} else if (v->next.known) {
-		say(v,
-		    " The application has not called into the socket since; its next recv will %s",
+			any = true;
+		}
+		if (any)
+			say(v, ".");
+		else
+			v->sentence[mark] = '\0';
+	}
+	if (!any && v->next.known) {
+		say(v, " The application has not called into the socket since; its next recv will %s",
 		    v->next.recv ? "fail with " : "return 0 (EOF)");
 		if (v->next.recv)
 			say(v, "%s", errname(v->next.recv));
@@ -307,12 +222,229 @@ static void predict(const struct facts *f, struct verdict *v)
 	v->next.so_error = pending ? f->sk_err : 0;
 }
 
-/* ---- the rules, one per cause ---- */
+/* ---- the rules, one per cause, in catalogue order ---- */
+
+/* A connect() retried on a socket whose failure was already reported. */
+static bool rule_connect_on_dead_socket(const struct facts *f, struct verdict *v)
+{
+	const struct ta_event *first;
+
+	if (f->connect_aborted == NONE || f->sk_err == ECONNABORTED)
+		return false;
+	first = f->connect_call != NONE ? ev(f, f->connect_call) : NULL;
+	cite(v, f->syn_sent, "connect() started: CLOSE -> SYN_SENT");
+	cite(v, f->sk_error, "the first attempt failed: the kernel stored %s", errname(f->sk_err));
+	if (first && f->connect_call != f->connect_aborted && first->a < 0)
+		cite(v, f->connect_call, "connect() returned %s, consuming that error",
+		     errname(-first->a));
+	cite(v, f->connect_aborted, "connect() on the same, now closed socket returned ECONNABORTED");
+	say(v, "connect() was called again on a socket whose earlier connection attempt had already "
+	       "failed");
+	if (f->sk_err)
+		say(v, " (%s, already returned to the application)", errname(f->sk_err));
+	say(v, ". A TCP socket cannot be reused after a failed connect: the kernel answers "
+	       "ECONNABORTED without sending anything. Close it and create a new socket to retry.");
+	return true;
+}
+
+/* SOCK_DESTROY (ss -K) or bpf_sock_destroy: tcp_abort(sk, ECONNABORTED). */
+static bool rule_local_abort(const struct facts *f, struct verdict *v)
+{
+	const struct ta_event *e;
+
+	if (f->sk_err != ECONNABORTED)
+		return false;
+	e = ev(f, f->sk_error);
+	if (e->task_tgid != e->owner_tgid)
+		cite(v, f->sk_error, "pid %u (%.16s) aborted the socket: the kernel stored ECONNABORTED",
+		     e->task_tgid, e->comm);
+	else
+		cite(v, f->sk_error, "the socket was aborted from its own process: ECONNABORTED");
+	if (f->rst_sent != NONE)
+		cite(v, f->rst_sent, "the abort sent an RST to the peer (%s%s)",
+		     ta_rst_name(f->rst_reason), f->rst_inferred ? ", inferred" : "");
+	cite_calls(f, v);
+	if (e->task_tgid != e->owner_tgid)
+		say(v, "The connection was destroyed on this host by pid %u (%.16s), through "
+		       "SOCK_DESTROY (what `ss -K` does) or bpf_sock_destroy: the kernel aborted it "
+		       "with ECONNABORTED",
+		    e->task_tgid, e->comm);
+	else
+		say(v, "The connection was aborted on this host from its own process (SOCK_DESTROY "
+		       "or bpf_sock_destroy): the kernel stored ECONNABORTED");
+	say(v, "%s. On Linux ECONNABORTED never comes from the peer.",
+	    f->rst_sent != NONE ? " and sent the peer an RST, so the peer sees ECONNRESET" : "");
+	say_calls(f, v);
+	return true;
+}
+
+/* connect(AF_UNSPEC), or shutdown() while the handshake was in progress. */
+static bool rule_disconnect(const struct facts *f, struct verdict *v)
+{
+	size_t by = f->connect_unspec;
+
+	if (by == NONE && f->shutdown_call != NONE && f->closed != NONE &&
+	    f->closed_from == TA_TCP_SYN_SENT && f->closed <= f->shutdown_call &&
+	    f->rst_recv == NONE && !f->sk_err)
+		by = f->shutdown_call;
+	if (by == NONE)
+		return false;
+	cite(v, f->syn_sent, "connect() started: CLOSE -> SYN_SENT");
+	cite(v, by, "%s", by == f->connect_unspec ? "connect(AF_UNSPEC) disconnected the socket"
+						  : "shutdown() during the handshake");
+	cite(v, f->closed, "the kernel dropped the connection: %s -> CLOSE",
+	     ta_state_name(f->closed_from));
+	cite_calls(f, v);
+	say(v, "The application itself disconnected the socket (%s while it was %s): the kernel "
+	       "drops the connection, stores ECONNRESET for SO_ERROR and reports no error "
+	       "event.",
+	    by == f->connect_unspec ? "connect() with AF_UNSPEC" : "shutdown()",
+	    f->closed != NONE ? ta_state_name(f->closed_from) : "connecting");
+	say_calls(f, v);
+	return true;
+}
+
+static bool rule_connection_refused(const struct facts *f, struct verdict *v)
+{
+	if (f->rst_recv == NONE || f->rst_recv_state != TA_TCP_SYN_SENT)
+		return false;
+	cite(v, f->syn_sent, "connect() sent a SYN: CLOSE -> SYN_SENT");
+	cite_peer_rst(f, v);
+	cite(v, f->rst_recv, "the SYN was answered by an RST");
+	cite(v, f->sk_error, "the kernel stored %s", errname(f->sk_err));
+	cite_calls(f, v);
+	say(v, "The connection was refused: the peer answered the SYN with an RST, which means "
+	       "nothing was listening on that address and port (or a firewall rejected it with "
+	       "an RST). connect() fails with ECONNREFUSED.");
+	say_rst_origin(f, v);
+	say_calls(f, v);
+	return true;
+}
+
+/* Errors only an ICMP message (tcp_v4_err, tcp_v6_err) stores on a TCP socket. */
+static bool icmp_errno(int err)
+{
+	return err == EHOSTUNREACH || err == ENETUNREACH || err == EHOSTDOWN || err == ENETDOWN ||
+	       err == EPROTO || err == EACCES || err == EPERM || err == EOPNOTSUPP;
+}
+
+static bool rule_icmp_unreachable(const struct facts *f, struct verdict *v)
+{
+	bool refused = f->sk_err == ECONNREFUSED && f->rst_recv == NONE;
+
+	if (!f->sk_err || f->rst_recv != NONE || !(icmp_errno(f->sk_err) || refused))
+		return false;
+	v->err = f->sk_err;
+	cite(v, f->syn_sent, "connect() sent a SYN: CLOSE -> SYN_SENT");
+	if (f->first_retrans != NONE)
+		cite(v, f->first_retrans, "retransmissions began");
+	cite(v, f->sk_error, "the kernel stored %s, with no RST received: an ICMP error",
+	     errname(f->sk_err));
+	cite_calls(f, v);
+	if (f->closed_from == TA_TCP_SYN_SENT || f->established == NONE)
+		say(v, "An ICMP error (%s: %s) answered the connection attempt: a router or the "
+		       "destination host said it cannot be reached. connect() fails with %s.",
+		    errname(f->sk_err), ta_errno_text(f->sk_err), errname(f->sk_err));
+	else
+		say(v, "The connection timed out after %u retransmission%s, and the kernel reports "
+		       "the last ICMP error it had received (%s: %s) instead of ETIMEDOUT.",
+		    f->retrans, plural(f->retrans), errname(f->sk_err), ta_errno_text(f->sk_err));
+	say_calls(f, v);
+	return true;
+}
+
+/* How the retransmissions went, for the timeout explanations. */
+static void say_retrans(const struct facts *f, struct verdict *v)
+{
+	if (f->first_retrans != NONE && f->sk_error != NONE)
+		say(v, " %u retransmission%s over %.1f s went unanswered.", f->retrans,
+		    plural(f->retrans), secs(f, f->first_retrans, f->sk_error));
+}
+
+static bool timed_out(const struct facts *f)
+{
+	return f->sk_err == ETIMEDOUT;
+}
+
+static bool rule_timeout_keepalive(const struct facts *f, struct verdict *v)
+{
+	const struct ta_event *e;
+
+	if (!timed_out(f))
+		return false;
+	if (!(f->rst_sent != NONE && f->rst_reason == TA_RST_TCP_KEEPALIVE_TIMEOUT))
+		return false;
+	e = ev(f, f->sk_error);
+	cite(v, f->rst_sent, "the keepalive timer gave up and sent an RST (%s%s)",
+	     ta_rst_name(f->rst_reason), f->rst_inferred ? ", inferred" : "");
+	cite(v, f->sk_error, "the kernel stored ETIMEDOUT after %u unanswered keepalive probe%s",
+	     e->probes, plural(e->probes));
+	cite_calls(f, v);
+	say(v, "The connection was idle and the peer stopped answering: %u keepalive probe%s went "
+	       "unanswered, so the kernel gave up, sent an RST and stored ETIMEDOUT. The peer host "
+	       "is down, unreachable, or something on the path dropped the connection's state.",
+	    e->probes, plural(e->probes));
+	say_calls(f, v);
+	return true;
+}
+
+static bool rule_timeout_syn(const struct facts *f, struct verdict *v)
+{
+	if (!timed_out(f) || f->closed_from != TA_TCP_SYN_SENT)
+		return false;
+	cite(v, f->syn_sent, "connect() sent a SYN: CLOSE -> SYN_SENT");
+	cite(v, f->first_retrans, "the SYN went unanswered and was retransmitted");
+	cite(v, f->sk_error, "after %u SYN retransmission%s the kernel stored ETIMEDOUT", f->retrans,
+	     plural(f->retrans));
+	cite_calls(f, v);
+	say(v, "Nothing answered the connection attempt: %u SYN retransmission%s over %.1f s "
+	       "(net.ipv4.tcp_syn_retries) got neither a SYN-ACK, an RST nor an ICMP error, so "
+	       "connect() fails with ETIMEDOUT. Packets to or from the peer are being dropped, or "
+	       "the host is down.",
+	    f->retrans, plural(f->retrans),
+	    f->syn_sent != NONE && f->sk_error != NONE ? secs(f, f->syn_sent, f->sk_error) : 0);
+	say_calls(f, v);
+	return true;
+}
+
+static bool rule_timeout_user(const struct facts *f, struct verdict *v)
+{
+	const struct ta_event *e;
+
+	if (!timed_out(f) || !ev(f, f->sk_error)->c)
+		return false;
+	e = ev(f, f->sk_error);
+	cite(v, f->first_retrans, "data went unacknowledged and was retransmitted");
+	cite(v, f->sk_error, "TCP_USER_TIMEOUT (%d ms) expired: the kernel stored ETIMEDOUT", e->c);
+	cite_calls(f, v);
+	say(v, "The application's TCP_USER_TIMEOUT of %d ms expired: sent data stayed "
+	       "unacknowledged that long, so the kernel gave up and stored ETIMEDOUT.",
+	    e->c);
+	say_retrans(f, v);
+	say_calls(f, v);
+	return true;
+}
+
+static bool rule_timeout_retransmit(const struct facts *f, struct verdict *v)
+{
+	if (!timed_out(f))
+		return false;
+	cite(v, f->first_retrans, "data went unacknowledged and was retransmitted");
+	cite(v, f->sk_error, "after %u retransmission%s the kernel stored ETIMEDOUT", f->retrans,
+	     plural(f->retrans));
+	cite_calls(f, v);
+	say(v, "The peer stopped acknowledging data: the kernel retransmitted until "
+	       "net.ipv4.tcp_retries2 ran out, then gave up and stored ETIMEDOUT.");
+	say_retrans(f, v);
+	say(v, " The peer host is down or unreachable, or packets are being dropped.");
+	say_calls(f, v);
+	return true;
+}
 
 static bool rule_reset_after_peer_fin(const struct facts *f, struct verdict *v)
 {
 	const struct ta_event *fin;
-	uint64_t after = 0;
+	uint64_t after;
 
 	if (f->rst_recv != NONE) {
 		if (f->rst_recv_state != TA_TCP_CLOSE_WAIT)
@@ -333,14 +465,13 @@ static bool rule_reset_after_peer_fin(const struct facts *f, struct verdict *v)
 		     ev(f, f->send_after_fin)->a);
 	cite_peer_rst(f, v);
 	cite(v, f->rst_recv, "an RST arrived while we were in CLOSE_WAIT");
-	cite(v, f->sk_error,
-	     "the kernel stored %s on the socket (an RST in CLOSE_WAIT gives EPIPE)",
+	cite(v, f->sk_error, "the kernel stored %s on the socket (an RST in CLOSE_WAIT gives EPIPE)",
 	     errname(f->sk_err));
 	cite_calls(f, v);
 
 	say(v, "The peer closed its end first (its FIN moved us to CLOSE_WAIT)");
 	if (after)
-		say(v, ", we then sent %" PRIu64 " more byte%s", after, after == 1 ? "" : "s");
+		say(v, ", we then sent %" PRIu64 " more byte%s", after, plural(after));
 	else if (f->send_after_fin != NONE)
 		say(v, ", we kept sending");
 	say(v, ", and the peer answered with an RST. An RST in CLOSE_WAIT stores EPIPE, not "
@@ -372,13 +503,8 @@ static bool synchronized(unsigned int state)
  */
 static bool self_reset(const struct facts *f)
 {
-	for (size_t i = f->rst_recv + 1; i < f->c->n; i++) {
-		const struct tl_event *t = &f->c->ev[i];
-
-		if (t->ev.kind == TA_EV_RST_SENT)
-			return t->rst == TA_RST_TCP_ABORT_ON_DATA;
-	}
-	return false;
+	return f->rst_sent != NONE && f->rst_sent > f->rst_recv &&
+	       f->rst_reason == TA_RST_TCP_ABORT_ON_DATA;
 }
 
 static bool rule_peer_reset(const struct facts *f, struct verdict *v)
@@ -400,50 +526,165 @@ static bool rule_peer_reset(const struct facts *f, struct verdict *v)
 	cite(v, f->sk_error, "the kernel stored %s on the socket", errname(f->sk_err));
 	cite_calls(f, v);
 
-	say(v,
-	    "The peer reset the connection while it was %s, without closing its end first "
-	    "(no FIN before the RST), so the kernel stored ECONNRESET: the first recv or send "
-	    "fails with ECONNRESET, later sends with EPIPE.",
+	say(v, "The peer reset the connection while it was %s, without closing its end first "
+	       "(no FIN before the RST), so the kernel stored ECONNRESET: the first recv or send "
+	       "fails with ECONNRESET, later sends with EPIPE.",
 	    ta_state_name(r->state));
 	say_rst_origin(f, v);
 	say_calls(f, v);
 	return true;
 }
 
+/* The RST this socket sent, with its reason, for the reset_sent_* causes. */
+static void cite_our_rst(const struct facts *f, struct verdict *v, const char *what)
+{
+	const struct ta_event *e = ev(f, f->rst_sent);
+
+	cite(v, f->rst_sent, "our kernel sent an RST (%s%s) in %s: %s", ta_rst_name(f->rst_reason),
+	     f->rst_inferred ? ", inferred: the kernel gave no reason" : "",
+	     ta_state_name(e->state), what);
+}
+
+static bool sent(const struct facts *f, enum ta_rst r)
+{
+	return f->rst_sent != NONE && f->rst_reason == r;
+}
+
+static bool rule_memory_abort(const struct facts *f, struct verdict *v)
+{
+	if (!sent(f, TA_RST_TCP_ABORT_ON_MEMORY))
+		return false;
+	cite(v, f->close_call, "the owner closed the socket");
+	cite_our_rst(f, v, "too many orphaned sockets, or TCP memory exhausted");
+	say(v, "After the owner closed the socket, the kernel dropped it instead of finishing the "
+	       "close: there were too many orphaned sockets (net.ipv4.tcp_max_orphans) or TCP was "
+	       "out of memory (net.ipv4.tcp_mem), so it sent an RST (TCP_ABORT_ON_MEMORY, MIB "
+	       "TCPAbortOnMemory). The peer sees ECONNRESET, or nothing if the RST is lost.");
+	return true;
+}
+
+static bool rule_reset_sent_linger2(const struct facts *f, struct verdict *v)
+{
+	if (!sent(f, TA_RST_TCP_ABORT_ON_LINGER))
+		return false;
+	cite(v, f->our_fin, "we sent our FIN");
+	cite(v, f->close_call, "then the owner closed the socket");
+	cite_our_rst(f, v, "close() in FIN_WAIT2 with TCP_LINGER2 < 0");
+	say(v, "We had sent our FIN and were waiting in FIN_WAIT2 for the peer's; close() with "
+	       "TCP_LINGER2 set below zero tells the kernel not to wait, so it aborted the "
+	       "connection with an RST (TCP_ABORT_ON_LINGER). The peer's next call fails with "
+	       "ECONNRESET (or EPIPE if it had already seen our FIN and then reads the RST).");
+	return true;
+}
+
+static bool rule_reset_sent_unread_close(const struct facts *f, struct verdict *v)
+{
+	const struct ta_event *e;
+
+	if (!sent(f, TA_RST_TCP_ABORT_ON_CLOSE))
+		return false;
+	e = ev(f, f->rst_sent);
+	cite(v, f->close_call, "the owner closed the socket");
+	cite_our_rst(f, v, "close() with received data still unread");
+	say(v, "We closed the socket with ");
+	if (e->aux)
+		say(v, "%u byte%s", e->aux, plural(e->aux));
+	else
+		say(v, "data");
+	say(v, " received but not read, so instead of a FIN the kernel sent an RST "
+	       "(TCP_ABORT_ON_CLOSE, MIB TCPAbortOnClose), discarding what the peer sent. The peer's "
+	       "next recv or send fails with ECONNRESET. Read until EOF (or shutdown(SHUT_WR) and "
+	       "drain) before close() if the peer must get an orderly close.");
+	return true;
+}
+
+static bool rule_reset_sent_linger_zero(const struct facts *f, struct verdict *v)
+{
+	if (!(sent(f, TA_RST_TCP_STATE) || sent(f, TA_RST_TCP_DISCONNECT_WITH_DATA)))
+		return false;
+	if (f->close_call == NONE || f->close_call > f->rst_sent)
+		return false;
+	cite(v, f->close_call, "the owner closed the socket");
+	cite(v, f->closed, "the connection was dropped at once: %s -> CLOSE",
+	     ta_state_name(f->closed_from));
+	cite_our_rst(f, v, "close() with SO_LINGER {1, 0}");
+	say(v, "We closed the socket with SO_LINGER set to {on, 0 seconds}: close() discards any "
+	       "unsent data and aborts the connection with an RST instead of a FIN (MIB "
+	       "TCPAbortOnData). The peer's next call fails with ECONNRESET. This is deliberate "
+	       "in the application (it avoids TIME_WAIT), but the peer loses data in flight.");
+	return true;
+}
+
+static bool rule_reset_sent_data_after_close(const struct facts *f, struct verdict *v)
+{
+	if (!(sent(f, TA_RST_TCP_ABORT_ON_DATA) || sent(f, TA_RST_TCP_TIMEWAIT_SOCKET)))
+		return false;
+	cite(v, f->close_call, "the owner closed the socket");
+	cite(v, f->our_fin, "we sent our FIN");
+	cite(v, f->handoff, "the closed socket went on as a timewait socket");
+	if (f->rst_recv != NONE && f->rst_recv < f->rst_sent)
+		cite(v, f->rst_recv, "data arrived at the closed socket, which reset itself "
+				     "(no RST came from the peer)");
+	cite_our_rst(f, v, "data arrived for a socket already closed");
+	say(v, "We had closed the socket, but the peer kept sending: data that reaches a closed "
+	       "socket (an orphan still finishing its close, or a TIME_WAIT socket) is answered "
+	       "with an RST (%s).",
+	    ta_rst_name(f->rst_reason));
+	say(v, " If the peer had already received our FIN, its recv returns 0 (EOF) and its next "
+	       "send fails with EPIPE; otherwise it gets ECONNRESET. This is the Winsock 10053 "
+	       "pattern seen from the closing side: the peer should stop sending once it reads EOF.");
+	return true;
+}
+
+static bool rule_write_after_shutdown(const struct facts *f, struct verdict *v)
+{
+	if (f->shutdown_call == NONE || f->shutdown_how == 0 /* SHUT_RD */)
+		return false;
+	if (f->send_err == NONE || ev(f, f->send_err)->a != -EPIPE || f->send_err < f->shutdown_call)
+		return false;
+	if (f->rst_recv != NONE || f->sk_err)
+		return false;
+	cite(v, f->shutdown_call, "the application shut down its sending side (%s)",
+	     f->shutdown_how == 1 ? "SHUT_WR" : "SHUT_RDWR");
+	cite(v, f->our_fin, "our FIN went out");
+	cite_calls(f, v);
+	say(v, "The application called shutdown(%s) and then sent on the same socket: the sending "
+	       "side is closed, so send fails with EPIPE (and raises SIGPIPE unless MSG_NOSIGNAL). "
+	       "No RST was involved and the peer did nothing wrong.",
+	    f->shutdown_how == 1 ? "SHUT_WR" : "SHUT_RDWR");
+	say_calls(f, v);
+	return true;
+}
+
 static bool rule_orderly_close(const struct facts *f, struct verdict *v)
 {
+	const struct ta_event *of;
+
 	if (f->our_fin == NONE || (f->peer_fin == NONE && f->handoff == NONE))
 		return false;
 	if (f->rst_recv != NONE || f->rst_sent != NONE || f->peer_rst != NONE || f->sk_err)
 		return false;
 	if (f->recv_err != NONE || f->send_err != NONE)
 		return false;
-
-	const struct ta_event *of = ev(f, f->our_fin);
-
-	cite(v, f->our_fin, "we sent our FIN: %s -> %s", ta_state_name(of->a),
-	     ta_state_name(of->b));
+	of = ev(f, f->our_fin);
+	cite(v, f->our_fin, "we sent our FIN: %s -> %s", ta_state_name(of->a), ta_state_name(of->b));
 	cite(v, f->recv_eof, "recv returned 0 (EOF)");
 	if (f->peer_fin == NONE) {
 		const struct ta_event *h = ev(f, f->handoff);
 
 		cite(v, f->close_call, "the owner closed the socket");
-		cite(v, f->handoff,
-		     "the kernel handed the closed socket to a timewait socket: %s -> %s",
+		cite(v, f->handoff, "the kernel handed the closed socket to a timewait socket: %s -> %s",
 		     ta_state_name(h->a), ta_state_name(h->b));
-		say(v,
-		    "We closed first; the socket left %s quietly (no RST, no error) and the kernel "
-		    "carries on its last phase in a timewait socket. Whether the peer closed too "
-		    "is "
-		    "not visible: a timewait socket is traced only if it sends an RST.",
+		say(v, "We closed first; the socket left %s quietly (no RST, no error) and the kernel "
+		       "carries on its last phase in a timewait socket. Whether the peer closed too is "
+		       "not visible: a timewait socket is traced only if it sends an RST.",
 		    ta_state_name(h->a));
 		return true;
 	}
-	cite(v, f->peer_fin, "the peer's FIN arrived: %s -> %s",
-	     ta_state_name(ev(f, f->peer_fin)->a), ta_state_name(ev(f, f->peer_fin)->b));
-	say(v,
-	    "Both ends closed with FIN (%s first); no RST was sent or received and the kernel "
-	    "stored no error.",
+	cite(v, f->peer_fin, "the peer's FIN arrived: %s -> %s", ta_state_name(ev(f, f->peer_fin)->a),
+	     ta_state_name(ev(f, f->peer_fin)->b));
+	say(v, "Both ends closed with FIN (%s first); no RST was sent or received and the kernel "
+	       "stored no error.",
 	    f->our_fin < f->peer_fin ? "we" : "the peer");
 	return true;
 }
@@ -463,12 +704,11 @@ static bool rule_unknown(const struct facts *f, struct verdict *v)
 		say(v, " An RST arrived in %s.", ta_state_name(f->rst_recv_state));
 	}
 	if (f->rst_sent != NONE) {
-		const struct tl_event *t = &c->ev[f->rst_sent];
-
 		cite(v, f->rst_sent, "we sent an RST (%s)",
-		     t->rst_name[0] ? t->rst_name : "no reason");
+		     f->rst_reason ? ta_rst_name(f->rst_reason) : "no reason");
 		say(v, " This socket sent an RST (%s): %s.",
-		    t->rst_name[0] ? t->rst_name : "no reason", ta_rst_meaning(t->rst));
+		    f->rst_reason ? ta_rst_name(f->rst_reason) : "no reason",
+		    ta_rst_meaning(f->rst_reason));
 	}
 	if (f->sk_err) {
 		cite(v, f->sk_error, "the kernel stored %s on the socket", errname(f->sk_err));
@@ -486,12 +726,51 @@ struct rule {
 
 /* The catalogue.  Order matters: the first rule that matches decides. */
 static const struct rule rules[] = {
+	{ { "connect_on_dead_socket", ECONNABORTED, NULL,
+	    "connect() retried on a socket whose error was already consumed" },
+	  rule_connect_on_dead_socket },
+	{ { "local_abort", ECONNABORTED, "WSAECONNABORTED (10053)",
+	    "destroyed on this host (ss -K, bpf_sock_destroy); names the task that asked" },
+	  rule_local_abort },
+	{ { "disconnect", ECONNRESET, NULL,
+	    "connect(AF_UNSPEC) or shutdown() during SYN_SENT: ECONNRESET via SO_ERROR" },
+	  rule_disconnect },
+	{ { "connection_refused", ECONNREFUSED, "WSAECONNREFUSED (10061)",
+	    "RST received in SYN_SENT: nothing listening" },
+	  rule_connection_refused },
+	{ { "icmp_unreachable", EHOSTUNREACH, "WSAEHOSTUNREACH (10065)",
+	    "an ICMP error ended the connection (EHOSTUNREACH, ENETUNREACH...)" },
+	  rule_icmp_unreachable },
+	{ { "timeout_keepalive", ETIMEDOUT, "WSAETIMEDOUT (10060)",
+	    "keepalive probes unanswered" },
+	  rule_timeout_keepalive },
+	{ { "timeout_syn", ETIMEDOUT, "WSAETIMEDOUT (10060)", "SYN retries exhausted" },
+	  rule_timeout_syn },
+	{ { "timeout_user", ETIMEDOUT, "WSAETIMEDOUT (10060)", "TCP_USER_TIMEOUT expired" },
+	  rule_timeout_user },
+	{ { "timeout_retransmit", ETIMEDOUT, "WSAETIMEDOUT (10060)",
+	    "retransmissions exhausted (how many, over how long)" },
+	  rule_timeout_retransmit },
 	{ { "reset_after_peer_fin", EPIPE, "WSAECONNABORTED (10053)",
 	    "the peer's FIN, then its RST, while we were in CLOSE_WAIT: recv EOF, send EPIPE" },
 	  rule_reset_after_peer_fin },
 	{ { "peer_reset", ECONNRESET, "WSAECONNRESET (10054)",
 	    "RST received in a synchronized state with no FIN from the peer before it" },
 	  rule_peer_reset },
+	{ { "memory_abort", 0, NULL, "the kernel dropped an orphan under memory pressure" },
+	  rule_memory_abort },
+	{ { "reset_sent_linger2", 0, NULL, "close() in FIN_WAIT2 with TCP_LINGER2 < 0" },
+	  rule_reset_sent_linger2 },
+	{ { "reset_sent_unread_close", 0, NULL, "we closed with unread data; our kernel sent RST" },
+	  rule_reset_sent_unread_close },
+	{ { "reset_sent_linger_zero", 0, NULL, "we closed with SO_LINGER {1,0}" },
+	  rule_reset_sent_linger_zero },
+	{ { "reset_sent_data_after_close", 0, NULL,
+	    "data reached our closed socket (orphan or TIME_WAIT); it answered with RST" },
+	  rule_reset_sent_data_after_close },
+	{ { "write_after_shutdown", EPIPE, "WSAESHUTDOWN (10058)",
+	    "send after our own shutdown(SHUT_WR): EPIPE, no RST" },
+	  rule_write_after_shutdown },
 	{ { "orderly_close", 0, NULL, "both FINs, no RST, no error" }, rule_orderly_close },
 	{ { "unknown", 0, NULL, "the evidence does not decide; the verdict says what is missing" },
 	  rule_unknown },
@@ -516,12 +795,10 @@ static void completeness(const struct facts *f, struct verdict *v)
 
 	v->complete = !c->lost && !c->midlife;
 	if (c->lost)
-		snprintf(
-			v->missing, sizeof(v->missing),
-			c->ended
-				? "events of this connection were lost (ring buffer full)"
-				: "events were lost (ring buffer full) and this connection had not "
-				  "ended: its last events may be among them");
+		snprintf(v->missing, sizeof(v->missing), "%s",
+			 c->ended ? "events of this connection were lost (ring buffer full)"
+				  : "events were lost (ring buffer full) and this connection had not "
+				    "ended: its last events may be among them");
 	else if (c->midlife)
 		snprintf(v->missing, sizeof(v->missing),
 			 "its beginning was not seen: the socket predates the attach, or these are "
@@ -544,20 +821,21 @@ void ta_decide(const struct conn *c, struct verdict *v)
 	struct facts f;
 
 	memset(v, 0, sizeof(*v));
-	gather(c, &f);
+	gather_facts(c, &f);
 	completeness(&f, v);
 	predict(&f, v);
 	for (size_t i = 0; i < ARRAY_SIZE(rules); i++) {
-		size_t keep = v->nevidence;
-
 		if (rules[i].match(&f, v)) {
 			v->cause = &rules[i].cause;
-			v->err = rules[i].cause.err;
+			/* A rule may name the errno itself (ICMP errors are several). */
+			if (!v->err)
+				v->err = rules[i].cause.err;
 			qsort(v->evidence, v->nevidence, sizeof(v->evidence[0]), by_time);
 			return;
 		}
 		/* A rule that declined leaves nothing behind. */
-		v->nevidence = keep;
+		v->nevidence = 0;
 		v->sentence[0] = '\0';
+		v->err = 0;
 	}
 }
