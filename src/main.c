@@ -13,6 +13,7 @@
 
 #include "tcpabort.h"
 #include "report.h"
+#include "selftest.h"
 #include "trace.h"
 #include "util.h"
 
@@ -28,6 +29,7 @@
 static const char usage[] =
 	"Usage: tcpabort-trace -p PID [-p PID]... [--json] [-o FILE] [-b KIB] [-v]\n"
 	"       tcpabort-trace report [--json] FILE...\n"
+	"       tcpabort-trace --selftest [--keep]\n"
 	"\n"
 	"Explain why a process's TCP connections died: which RST, FIN, timeout or local\n"
 	"abort made its recv/send/connect return ECONNRESET, EPIPE, ECONNABORTED,\n"
@@ -51,6 +53,10 @@ static const char usage[] =
 	"                    lost, and the connections they belong to marked incomplete\n"
 	"  -v, --verbose     say what is attached; -vv also prints every event as it\n"
 	"                    arrives (text) and libbpf's messages\n"
+	"      --selftest    run every tcpabort-repro scenario under the tracer, each in\n"
+	"                    a private network namespace, and print expected against\n"
+	"                    observed verdicts: proof that this kernel gives the\n"
+	"                    evidence the verdicts rest on (--keep keeps the output)\n"
 	"  -h, --help        this help\n"
 	"  -V, --version     print the version\n"
 	"\n"
@@ -70,6 +76,7 @@ static const char usage[] =
 	"  4  not enough privilege (needs root, or CAP_BPF + CAP_PERFMON)\n"
 	"  5  the kernel lacks BTF or a required tracepoint\n"
 	"  6, 7  report: a file cannot be read / is not tcpabort-trace JSON\n"
+	"  8  --selftest: a scenario got the wrong verdict\n"
 	"\n"
 	"Requires Linux 5.5+ with BTF (/sys/kernel/btf/vmlinux); RST reasons need 6.10+,\n"
 	"per-call send/recv results 6.3+.\n";
@@ -135,9 +142,12 @@ int main(int argc, char **argv)
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "selftest", no_argument, NULL, 'S' },
+		{ "keep", no_argument, NULL, 'K' },
 		{ 0 },
 	};
 	struct trace_opts o = { 0 };
+	bool selftest = false, keep = false;
 	uint64_t kib;
 	int c, pid;
 
@@ -180,6 +190,12 @@ int main(int argc, char **argv)
 		case 'h':
 			fputs(usage, stdout);
 			return EXIT_OK;
+		case 'S':
+			selftest = true;
+			break;
+		case 'K':
+			keep = true;
+			break;
 		case 'V':
 			printf("tcpabort-trace %s (wire format v%d)\n", TA_VERSION,
 			       TA_WIRE_VERSION);
@@ -192,6 +208,15 @@ int main(int argc, char **argv)
 	}
 	if (optind < argc)
 		die(EXIT_USAGE, "unexpected argument '%s' (try --help)", argv[optind]);
+	if (selftest) {
+		if (o.npids)
+			die(EXIT_USAGE, "--selftest traces its own scenarios: no -p (try --help)");
+		if (!privileged())
+			die(EXIT_PRIVILEGE, "permission denied: --selftest needs root (namespaces, "
+					    "BPF); try: sudo %s --selftest",
+			    argv[0]);
+		return selftest_main(keep);
+	}
 	if (!o.npids)
 		die(EXIT_USAGE, "nothing to trace: give -p PID (try --help)");
 	for (int i = 0; i < o.npids; i++)

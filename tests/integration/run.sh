@@ -167,6 +167,16 @@ if [ "$rc" = 0 ]; then ok "sigint: exit 0"; else not_ok "sigint: exit 0" "rc $rc
 check "sigint: the open connection is reported, marked open, then the end record" "$out" \
 	'(map(select(.type=="connection" and .ended == false)) | length >= 1) and .[-1].type == "end"'
 
+# --- report: the same verdicts from the saved output -----------------------------
+
+if "$TRACER" report --json "$WORK/repro-fin-then-rst.jsonl" >"$WORK/report.jsonl" &&
+	diff <(jq -c 'select(.type=="connection")' "$WORK/repro-fin-then-rst.jsonl") \
+		<(jq -c . "$WORK/report.jsonl") >"$WORK/report.diff"; then
+	ok "report: a saved log gives the live run's connection records, byte for byte"
+else
+	not_ok "report: same verdicts as live" "differs" "$WORK/report.diff"
+fi
+
 # --- bad input: one line on stderr, a distinct exit code ------------------------
 
 expect_exit() { # name want_rc stderr_pattern cmd...
@@ -194,6 +204,11 @@ expect_exit "no BTF" 5 "no BTF" unshare -m sh -c \
 	"mount -t tmpfs none /sys/kernel/btf && exec $TRACER -p 1"
 expect_exit "unwritable output" 1 "cannot write" "$TRACER" -p 1 -o /nonexistent/dir/out
 expect_exit "bad buffer size" 2 "invalid buffer size" "$TRACER" -p 1 -b 3000
+expect_exit "report: missing file" 6 "cannot read" "$TRACER" report /nonexistent.jsonl
+echo '{"type":"event","kind":"state"}' >"$WORK/bad.jsonl"
+expect_exit "report: not our JSON" 7 "line 1" "$TRACER" report "$WORK/bad.jsonl"
+expect_exit "report: no file" 2 "give the files" "$TRACER" report
+expect_exit "selftest with -p" 2 "no -p" "$TRACER" --selftest -p 1
 
 echo "integration: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
