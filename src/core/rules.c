@@ -117,7 +117,7 @@ static void describe_sender(const struct tl_event *t, char *buf, size_t len)
 		snprintf(buf, len, "pid %u (%.16s) closed its socket with %u byte%s unread: %s",
 			 e->task_tgid, e->comm, e->aux, plural(e->aux), reason);
 	else if (process_context_reason(t->rst))
-		snprintf(buf, len, "pid %u (%.16s) aborted its socket: %s (%s)", e->task_tgid,
+		snprintf(buf, len, "pid %u (%.16s) aborted the connection there: %s, %s", e->task_tgid,
 			 e->comm, reason, ta_rst_meaning(t->rst));
 	else
 		snprintf(buf, len, "a socket on this host sent it: %s (%s)", reason,

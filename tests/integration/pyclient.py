@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A client that is not tcpabort-repro: the two classic failures, written the
 way an application would be, to check the tracer against a program it was not
-built with.  Usage: pyclient.py fin-then-rst|peer-crash|orderly|serve-after-pause|hold|churn
+built with.  Usage: pyclient.py fin-then-rst|peer-crash|orderly|serve-after-pause|hold|churn|block-recv
 
 Forks a server child on 127.0.0.1, prints its pids, then waits for SIGUSR1
 (the tracer attaches meanwhile).  Prints what each client call returned.
@@ -98,8 +98,24 @@ def churn():
         c.close()
 
 
+def block_recv():
+    """A client blocked in recv until someone destroys its socket (ss -K)."""
+    lsock, port = listener()
+    wait_for_attach()
+    c = socket.create_connection(("127.0.0.1", port))
+    a, _ = lsock.accept()
+    print(f"# blocking in recv, port {port}", file=sys.stderr, flush=True)
+    c.settimeout(10)
+    call("recv", lambda: c.recv(10))
+    call("recv", lambda: c.recv(10))
+    c.close()
+
+
 def main():
     mode = sys.argv[1]
+    if mode == "block-recv":
+        block_recv()
+        return
     if mode == "churn":
         churn()
         return

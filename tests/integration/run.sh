@@ -135,6 +135,25 @@ check "listener: child adopted at its birth (LISTEN -> SYN_RECV), in softirq" "$
 check "listener: the child gets a verdict, the listener itself does not" "$out" \
 	'map(select(.type=="connection")) | length == 1 and .[0].cause == "orderly_close" and .[0].sport != 0'
 
+# --- ss -K on a blocked recv: a local abort, and who asked for it ---------------
+
+fresh_ns
+out=$WORK/ssk.jsonl
+ip netns exec "$NS" python3 "$PY" block-recv >"$out.app" 2>&1 </dev/null &
+app=$!
+wait_for "$out.app" paused 10
+"$TRACER" -p "$app" --json -o "$out" &
+tracer=$!
+wait_for "$out" '"type":"start"' 20
+kill -USR1 "$app"
+wait_for "$out.app" "blocking in recv" 10
+port=$(sed -n 's/.*port \([0-9]*\).*/\1/p' "$out.app")
+ip netns exec "$NS" ss -K dst 127.0.0.1 dport = "$port" >/dev/null 2>&1
+wait "$app"
+wait "$tracer"
+check "ss -K: blocked recv gets local_abort/ECONNABORTED, naming ss" "$out" \
+	"$conn_of_traced | map(select(.dport == $port)) | length == 1 and .[0].cause == \"local_abort\" and .[0].errno == \"ECONNABORTED\" and (.[0].explanation | test(\"\\\\(ss\\\\)\"))"
+
 # --- a ring buffer too small: drops are counted and marked, never silent --------
 
 fresh_ns
