@@ -193,8 +193,7 @@ const char *ta_rst_meaning(enum ta_rst r)
 	case TA_RST_TCP_ABORT_ON_MEMORY:
 		return "its kernel dropped it under memory pressure (too many orphans)";
 	case TA_RST_TCP_STATE:
-		return "it was aborted in a state that allows no graceful close (e.g. close with "
-		       "SO_LINGER {1,0})";
+		return "an abort: close() with SO_LINGER {1,0}, or ss -K / bpf_sock_destroy";
 	case TA_RST_TCP_KEEPALIVE_TIMEOUT:
 		return "its keepalive probes went unanswered";
 	case TA_RST_TCP_DISCONNECT_WITH_DATA:
