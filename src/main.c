@@ -151,6 +151,8 @@ int main(int argc, char **argv)
 	uint64_t kib;
 	int c, pid;
 
+	/* A closed output pipe is a write error we report, not a silent death. */
+	signal(SIGPIPE, SIG_IGN);
 	if (argc > 1 && !strcmp(argv[1], "report"))
 		return report_cmd(argc - 1, argv + 1);
 	opterr = 0;

@@ -1,11 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <arpa/inet.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <string.h>
 #include <sys/socket.h>
 
 #include "json.h"
 #include "output.h"
+
+/* A full disk or a closed pipe must not go unnoticed: the caller checks o->err. */
+static void flush(struct out *o)
+{
+	if ((fflush(o->f) || ferror(o->f)) && !o->err)
+		o->err = errno ? errno : EIO;
+}
 
 void format_addr(const struct ta_event *e, bool local, char *buf, size_t len)
 {
@@ -50,7 +58,8 @@ void describe_event(const struct tl_event *t, char *buf, size_t len)
 		if (e->aux) {
 			size_t n = strlen(buf);
 
-			snprintf(buf + n, len - n, ", %u byte%s unread", e->aux, e->aux == 1 ? "" : "s");
+			snprintf(buf + n, len - n, ", %u byte%s unread", e->aux,
+				 e->aux == 1 ? "" : "s");
 		}
 		break;
 	case TA_EV_RST_RECV:
@@ -64,13 +73,19 @@ void describe_event(const struct tl_event *t, char *buf, size_t len)
 			snprintf(buf, len, "RST sent to us by this host, no socket (%s)", reason);
 		break;
 	case TA_EV_SK_ERROR:
-		snprintf(buf, len, "socket error %s (%s)", errname(e->a), ta_state_name(e->state));
+		if (!e->a)
+			snprintf(buf, len, "error report, nothing stored (%s)",
+				 ta_state_name(e->state));
+		else
+			snprintf(buf, len, "socket error %s (%s)", errname(e->a),
+				 ta_state_name(e->state));
 		if (e->retrans || e->probes || e->c) {
 			size_t n = strlen(buf);
 
-			snprintf(buf + n, len - n, " after %u retransmission%s, %u keepalive probe%s%s",
-				 e->retrans, e->retrans == 1 ? "" : "s", e->probes,
-				 e->probes == 1 ? "" : "s", e->c ? ", TCP_USER_TIMEOUT set" : "");
+			snprintf(buf + n, len - n,
+				 " after %u retransmission%s, %u keepalive probe%s%s", e->retrans,
+				 e->retrans == 1 ? "" : "s", e->probes, e->probes == 1 ? "" : "s",
+				 e->c ? ", TCP_USER_TIMEOUT set" : "");
 		}
 		break;
 	case TA_EV_DESTROY:
@@ -87,7 +102,7 @@ void describe_event(const struct tl_event *t, char *buf, size_t len)
 		else
 			result(r, sizeof(r), e->a);
 		snprintf(buf, len, "%s = %s%s", e->kind == TA_EV_SEND ? "send" : "recv", r,
-			 e->kind != TA_EV_SEND	       ? ""
+			 e->kind != TA_EV_SEND	      ? ""
 			 : e->c == TA_SIGPIPE_FATAL   ? " + SIGPIPE (default action: kills)"
 			 : e->c == TA_SIGPIPE_HANDLED ? " + SIGPIPE (handled)"
 						      : "");
@@ -146,7 +161,7 @@ void out_start(struct out *o, const struct start_info *s)
 				fprintf(o->f,
 					"# kernel lacks %s: evidence of that kind is missing\n",
 					s->features[i].name);
-		fflush(o->f);
+		flush(o);
 		return;
 	}
 	jw_init(&w, o->f);
@@ -165,7 +180,7 @@ void out_start(struct out *o, const struct start_info *s)
 	jw_u64(&w, "mono_ns", s->mono_ns);
 	jw_u64(&w, "real_ns", s->real_ns);
 	jw_obj_close(&w);
-	fflush(o->f);
+	flush(o);
 }
 
 /* Every field needed to rebuild the event: `report` reads these records back. */
@@ -186,7 +201,8 @@ static void json_event(struct jw *w, const struct tl_event *t)
 	jw_u64(w, "task_pid", e->task_tgid);
 	jw_u64(w, "task_tid", e->task_pid);
 	jw_strn(w, "task_comm", e->comm, sizeof(e->comm));
-	jw_bool(w, "softirq", e->flags & TA_F_SOFTIRQ);
+	/* The event ran while another process was current: softirq, a timer, ss... */
+	jw_bool(w, "other_task", e->flags & TA_F_SOFTIRQ);
 	format_addr(e, true, addr, sizeof(addr));
 	jw_str(w, "saddr", addr);
 	jw_u64(w, "sport", e->sport);
@@ -241,7 +257,6 @@ static void json_event(struct jw *w, const struct tl_event *t)
 	jw_u64(w, "rx_calls", e->rx_calls);
 	jw_u64(w, "retrans", e->retrans);
 	jw_bool(w, "lost_before", e->flags & TA_F_LOST_BEFORE);
-	jw_bool(w, "midlife", e->flags & TA_F_MIDLIFE);
 	jw_obj_close(w);
 }
 
@@ -340,8 +355,8 @@ static void text_connection(struct out *o, const struct conn *c, const struct ve
 	fprintf(o->f, "  cause:    %s", v->cause->id);
 	if (v->err)
 		fprintf(o->f, " (%s)", errname(v->err));
-	if (v->cause->winsock)
-		fprintf(o->f, "  Winsock: %s", v->cause->winsock);
+	if (v->winsock)
+		fprintf(o->f, "  Winsock: %s", v->winsock);
 	fputc('\n', o->f);
 	wrapped(o->f, "  why:", v->sentence, 12);
 	for (size_t i = 0; i < v->nevidence; i++) {
@@ -352,7 +367,7 @@ static void text_connection(struct out *o, const struct conn *c, const struct ve
 		wrapped(o->f, label, v->evidence[i].why, 26);
 	}
 	if (!v->complete || v->missing[0])
-		wrapped(o->f, v->complete ? "  note:" : "  INCOMPLETE:", v->missing, 12);
+		wrapped(o->f, v->complete ? "  note:" : "  INCOMPLETE:", v->missing, 14);
 }
 
 static void json_connection(struct out *o, const struct conn *c, const struct verdict *v)
@@ -376,7 +391,7 @@ static void json_connection(struct out *o, const struct conn *c, const struct ve
 	jw_str(&w, "cause", v->cause->id);
 	json_errno(&w, "errno", v->err);
 	jw_str(&w, "explanation", v->sentence);
-	jw_str(&w, "winsock", v->cause->winsock);
+	jw_str(&w, "winsock", v->winsock);
 	jw_arr_open(&w, "evidence");
 	for (size_t i = 0; i < v->nevidence; i++) {
 		const struct tl_event *e = &c->ev[v->evidence[i].idx];
@@ -419,7 +434,7 @@ void out_connection(struct out *o, const struct conn *c, const struct verdict *v
 	else
 		text_connection(o, c, v);
 	/* A connection's verdict is a unit: a killed tracer leaves whole ones behind. */
-	fflush(o->f);
+	flush(o);
 }
 
 void out_end(struct out *o, uint64_t events, uint64_t lost, uint64_t connections)
@@ -441,5 +456,5 @@ void out_end(struct out *o, uint64_t events, uint64_t lost, uint64_t connections
 		jw_u64(&w, "connections", connections);
 		jw_obj_close(&w);
 	}
-	fflush(o->f);
+	flush(o);
 }

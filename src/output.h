@@ -19,6 +19,7 @@ struct out {
 	enum out_format format;
 	bool verbose;	/* text: also print each event as it arrives */
 	uint64_t t0_ns; /* monotonic time of the start record */
+	int err;	/* first write error (errno), 0 if none */
 };
 
 struct feature {

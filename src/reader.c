@@ -81,8 +81,11 @@ static int parse_event(json_t *o, struct tl_event *t, char *err, size_t errlen)
 	bool ok = true, v6 = false, v6d = false;
 
 	memset(t, 0, sizeof(*t));
-	if (!kind || !(e->kind = ta_kind_from_name(kind)))
-		return fail(err, errlen, "event record without a known \"kind\"");
+	if (!kind)
+		return fail(err, errlen, "event record without a \"kind\"");
+	/* A newer writer's new kind of event: skip it, as the contract says. */
+	if (!(e->kind = ta_kind_from_name(kind)))
+		return 0;
 	if (!json_is_integer(json_object_get(o, "cookie")) ||
 	    !json_is_integer(json_object_get(o, "ts_ns")))
 		return fail(err, errlen, "event record without \"cookie\" or \"ts_ns\"");
@@ -96,7 +99,7 @@ static int parse_event(json_t *o, struct tl_event *t, char *err, size_t errlen)
 	e->task_pid = u64(o, "task_tid");
 	if (comm)
 		strncpy(e->comm, comm, sizeof(e->comm) - 1);
-	if (json_is_true(json_object_get(o, "softirq")))
+	if (json_is_true(json_object_get(o, "other_task")))
 		e->flags |= TA_F_SOFTIRQ;
 	if (json_is_true(json_object_get(o, "lost_before")))
 		e->flags |= TA_F_LOST_BEFORE;
@@ -149,8 +152,9 @@ static int parse_event(json_t *o, struct tl_event *t, char *err, size_t errlen)
 		e->a = i64(o, "ret");
 		e->b = i64(o, "flags");
 		if (e->kind == TA_EV_SEND && json_is_true(json_object_get(o, "sigpipe")))
-			e->c = json_is_true(json_object_get(o, "sigpipe_fatal")) ? TA_SIGPIPE_FATAL
-										 : TA_SIGPIPE_HANDLED;
+			e->c = json_is_true(json_object_get(o, "sigpipe_fatal"))
+				       ? TA_SIGPIPE_FATAL
+				       : TA_SIGPIPE_HANDLED;
 		break;
 	case TA_EV_SYSCALL:
 		e->a = i64(o, "ret");
@@ -165,7 +169,31 @@ static int parse_event(json_t *o, struct tl_event *t, char *err, size_t errlen)
 	return 1;
 }
 
-int reader_parse_line(const char *line, struct tl_event *e, char *err, size_t errlen)
+void reader_meta_init(struct reader_meta *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->error_report = true;
+}
+
+static int parse_start(json_t *o, struct reader_meta *m, char *err, size_t errlen)
+{
+	json_t *er = json_object_get(json_object_get(o, "features"), "error_report");
+
+	m->version = json_integer_value(json_object_get(o, "v"));
+	if (m->version > TA_WIRE_VERSION) {
+		snprintf(err, errlen,
+			 "written by a newer tcpabort-trace (format v%d, this one reads v%d)",
+			 m->version, TA_WIRE_VERSION);
+		return -1;
+	}
+	m->mono_ns = u64(o, "mono_ns");
+	if (json_is_boolean(er))
+		m->error_report = json_is_true(er);
+	return 0;
+}
+
+int reader_parse_line(const char *line, struct tl_event *e, struct reader_meta *meta, char *err,
+		      size_t errlen)
 {
 	json_error_t jerr;
 	json_t *o = json_loads(line, JSON_REJECT_DUPLICATES, &jerr);
@@ -181,14 +209,22 @@ int reader_parse_line(const char *line, struct tl_event *e, char *err, size_t er
 		ret = fail(err, errlen, "a record without \"type\"");
 	else if (!strcmp(type, "event"))
 		ret = parse_event(o, e, err, errlen);
+	else if (!strcmp(type, "start") && meta)
+		ret = parse_start(o, meta, err, errlen);
 	else
 		ret = 0;
+	if (meta && type && !strcmp(type, "end")) {
+		meta->ended = true;
+		meta->lost = u64(o, "lost");
+	}
+	if (meta && ret == 0 && type && !strcmp(type, "event"))
+		meta->skipped++;
 	json_decref(o);
 	return ret;
 }
 
-int reader_each_event(FILE *f, int (*fn)(const struct tl_event *, void *), void *arg, char *err,
-		      size_t errlen)
+int reader_each_event(FILE *f, int (*fn)(const struct tl_event *, void *), void *arg,
+		      struct reader_meta *meta, char *err, size_t errlen)
 {
 	char *line = NULL;
 	size_t cap = 0;
@@ -203,7 +239,7 @@ int reader_each_event(FILE *f, int (*fn)(const struct tl_event *, void *), void 
 		lineno++;
 		if (line[strspn(line, " \t\r\n")] == '\0')
 			continue;
-		r = reader_parse_line(line, &e, why, sizeof(why));
+		r = reader_parse_line(line, &e, meta, why, sizeof(why));
 		if (r < 0) {
 			snprintf(err, errlen, "line %lu: %s", lineno, why);
 			ret = -1;

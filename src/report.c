@@ -2,7 +2,8 @@
 /*
  * `tcpabort-trace report FILE...`: the verdicts again, from saved JSON Lines
  * (written by --json).  Same session, rules and output as a live run; only
- * the source of the events differs.
+ * the source of the events differs.  Each file is its own session: cookies
+ * are unique within one boot only.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -13,39 +14,74 @@
 #include "session.h"
 #include "util.h"
 
+struct file_run {
+	struct session s;
+	struct reader_meta meta;
+	struct out *out;
+};
+
 static int feed(const struct tl_event *e, void *arg)
 {
-	return session_feed(arg, e);
+	struct file_run *r = arg;
+
+	/* Times are printed relative to the capture's start, as in the live run. */
+	if (!r->out->t0_ns)
+		r->out->t0_ns = r->meta.mono_ns ? r->meta.mono_ns : e->ev.ts_ns;
+	r->s.errors_unseen = !r->meta.error_report;
+	return session_feed(&r->s, e);
+}
+
+static int report_file(const char *path, struct out *out)
+{
+	FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
+	struct file_run r = { .out = out };
+	char err[256] = "";
+	int ret = EXIT_OK;
+
+	if (!f) {
+		error("cannot read %s: %s", path, strerror(errno));
+		return EXIT_NO_INPUT;
+	}
+	out->t0_ns = 0;
+	reader_meta_init(&r.meta);
+	if (session_init(&r.s, out)) {
+		error("out of memory");
+		ret = EXIT_FAILURE_RUNTIME;
+		goto out;
+	}
+	/* Only verdicts: the events are in the file already. */
+	r.s.print_events = false;
+	if (reader_each_event(f, feed, &r, &r.meta, err, sizeof(err))) {
+		error("%s: %s", path, err[0] ? err : "out of memory");
+		ret = EXIT_BAD_INPUT;
+	}
+	r.s.lost = r.meta.lost;
+	session_finish(&r.s);
+	if (r.meta.skipped)
+		warn("%s: skipped %llu events of kinds this version does not know", path,
+		     (unsigned long long)r.meta.skipped);
+	if (!r.meta.ended && ret == EXIT_OK)
+		warn("%s: no end record: the capture was cut short, its last verdicts may be "
+		     "incomplete",
+		     path);
+out:
+	if (f != stdin)
+		fclose(f);
+	return ret;
 }
 
 int report_main(const struct report_opts *o)
 {
 	struct out out = { .f = stdout, .format = o->json ? OUT_JSON : OUT_TEXT };
-	struct session s;
 	int ret = EXIT_OK;
 
-	if (session_init(&s, &out))
-		return error("out of memory"), EXIT_FAILURE_RUNTIME;
-	/* Only verdicts: the events are in the files already. */
-	s.print_events = false;
-	for (int i = 0; i < o->nfiles; i++) {
-		FILE *f = strcmp(o->files[i], "-") ? fopen(o->files[i], "r") : stdin;
-		char err[256] = "";
-
-		if (!f) {
-			error("cannot read %s: %s", o->files[i], strerror(errno));
-			ret = EXIT_NO_INPUT;
-			break;
-		}
-		if (reader_each_event(f, feed, &s, err, sizeof(err))) {
-			error("%s: %s", o->files[i], err[0] ? err : "out of memory");
-			ret = EXIT_BAD_INPUT;
-		}
-		if (f != stdin)
-			fclose(f);
-		if (ret)
-			break;
+	for (int i = 0; i < o->nfiles && ret == EXIT_OK; i++)
+		ret = report_file(o->files[i], &out);
+	if (!out.err && fflush(stdout))
+		out.err = errno;
+	if (out.err) {
+		error("writing standard output: %s", strerror(out.err));
+		return EXIT_FAILURE_RUNTIME;
 	}
-	session_finish(&s);
 	return ret;
 }

@@ -40,6 +40,7 @@ int session_feed(struct session *s, const struct tl_event *e)
 	c = ct_feed(&s->conns, &copy);
 	if (!c)
 		return -1;
+	c->errors_unseen = s->errors_unseen;
 	if (c->ended && !c->timewait) {
 		conclude(s, c);
 		ct_remove(&s->conns, c);

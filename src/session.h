@@ -15,9 +15,10 @@ struct session {
 	uint64_t events;
 	uint64_t connections;
 	uint64_t seq;
-	bool print_events; /* pass each event to the output as it arrives */
-	size_t lingering;  /* ended connections waiting for their timewait sock */
-	uint64_t lost;	   /* events the kernel side could not deliver, as far as known */
+	bool print_events;  /* pass each event to the output as it arrives */
+	size_t lingering;   /* ended connections waiting for their timewait sock */
+	uint64_t lost;	    /* events the kernel side could not deliver, as far as known */
+	bool errors_unseen; /* the kernel cannot report stored errors (before 5.14) */
 };
 
 /*

@@ -189,6 +189,8 @@ static int poll_loop(struct tracer *t)
 		if (err < 0 && err != -EINTR)
 			return error("reading events: %s", strerror(-err));
 		session_tick(&t->session, clock_ns(CLOCK_MONOTONIC));
+		if (t->out.err)
+			return error("writing the output: %s", strerror(t->out.err));
 		if (n > 0 && !deadline && reap_exited(t, pfd))
 			deadline = clock_ns(CLOCK_MONOTONIC) + EXIT_GRACE_MS * 1000000ULL;
 		if (deadline && clock_ns(CLOCK_MONOTONIC) >= deadline)
@@ -288,6 +290,7 @@ int trace_main(const struct trace_opts *o)
 	}
 	if (session_init(&t.session, &t.out))
 		goto out;
+	t.session.errors_unseen = !t.kf.error_report;
 	t.rb = ring_buffer__new(bpf_map__fd(t.skel->maps.events), on_event, &t, NULL);
 	if (!t.rb) {
 		error("cannot open the ring buffer: %s", strerror(errno));
@@ -321,8 +324,13 @@ out_session:
 			     (unsigned long long)t.session.lost);
 	}
 out:
-	if (t.out_file && fclose(t.out_file)) {
-		error("writing %s: %s", o->out_path, strerror(errno));
+	if ((t.out_file && fclose(t.out_file)) || (!t.out_file && fflush(stdout))) {
+		if (!t.out.err)
+			t.out.err = errno;
+	}
+	if (t.out.err && ret == EXIT_OK) {
+		error("writing %s: %s", o->out_path ? o->out_path : "standard output",
+		      strerror(t.out.err));
 		ret = EXIT_FAILURE_RUNTIME;
 	}
 	ring_buffer__free(t.rb);

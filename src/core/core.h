@@ -46,13 +46,14 @@ struct conn {
 	uint64_t cookie;
 	struct tl_event *ev;
 	size_t n, cap;
-	bool ended;	 /* tcp_destroy_sock seen */
-	bool timewait;	 /* ended by handing over to a timewait sock, which may still send RST */
-	uint64_t end_ns; /* ts_ns of the destroy */
-	bool lost;	 /* an event of this socket may be missing */
-	bool midlife;	 /* the socket predates the attach */
-	bool listener;	 /* a listening socket: events, but no connection verdict */
-	uint32_t owner;	 /* owning TGID */
+	bool ended;	    /* tcp_destroy_sock seen */
+	bool timewait;	    /* ended by handing over to a timewait sock, which may still send RST */
+	uint64_t end_ns;    /* ts_ns of the destroy */
+	bool lost;	    /* an event of this socket may be missing */
+	bool midlife;	    /* the socket predates the attach */
+	bool listener;	    /* a listening socket: events, but no connection verdict */
+	bool errors_unseen; /* the kernel cannot report stored errors (before 5.14) */
+	uint32_t owner;	    /* owning TGID */
 	char comm[TA_COMM_LEN]; /* the owner's comm, "" until seen in its context */
 	struct conn *next;	/* hash chain */
 };
@@ -84,6 +85,7 @@ const char *ta_sys_name(unsigned int sys);
 unsigned int ta_sys_from_name(const char *name);
 enum ta_rst ta_rst_from_name(const char *name);
 const char *ta_rst_meaning(enum ta_rst r); /* why a socket sends such an RST */
+const char *ta_winsock(int err);	   /* "WSAECONNRESET (10054)", NULL if none */
 const char *ta_rst_name(enum ta_rst r);	   /* "TCP_ABORT_ON_CLOSE"; "" for none */
 
 /* What the rules may cite. */
@@ -107,7 +109,8 @@ struct cause;
 
 struct verdict {
 	const struct cause *cause;
-	int err; /* the errno this cause explains, 0 if none */
+	int err;	     /* the errno this cause explains, 0 if none */
+	const char *winsock; /* its Winsock equivalent, NULL if none */
 	char sentence[640];
 	struct evidence evidence[TA_MAX_EVIDENCE];
 	size_t nevidence;

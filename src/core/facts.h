@@ -14,26 +14,26 @@
 struct facts {
 	const struct conn *c;
 	size_t established;
-	size_t syn_sent;       /* connect's CLOSE -> SYN_SENT */
-	size_t peer_fin;       /* the state change that shows the peer's FIN */
-	size_t our_fin;	       /* the state change that shows our FIN */
-	size_t handoff;	       /* the orphan went on as a timewait sock */
-	size_t closed;	       /* first move to CLOSE */
+	size_t syn_sent;	  /* connect's CLOSE -> SYN_SENT */
+	size_t peer_fin;	  /* the state change that shows the peer's FIN */
+	size_t our_fin;		  /* the state change that shows our FIN */
+	size_t handoff;		  /* the orphan went on as a timewait sock */
+	size_t closed;		  /* first move to CLOSE */
 	unsigned int closed_from; /* the state it left for CLOSE */
-	size_t rst_recv;       /* first tcp_receive_reset */
+	size_t rst_recv;	  /* first tcp_receive_reset */
 	unsigned int rst_recv_state;
-	size_t rst_sent;       /* first RST this socket sent */
+	size_t rst_sent;	/* first RST this socket sent */
 	enum ta_rst rst_reason; /* its reason, given or inferred */
-	bool rst_inferred;     /* the kernel gave no reason: rst_reason is ours */
-	size_t peer_rst;       /* first RST another local socket sent us */
-	size_t sk_error;       /* first error report with sk_err set */
+	bool rst_inferred;	/* the kernel gave no reason: rst_reason is ours */
+	size_t peer_rst;	/* first RST another local socket sent us */
+	size_t sk_error;	/* first error report with sk_err set */
 	int sk_err;
-	size_t first_retrans;  /* first retransmission */
-	unsigned int retrans;  /* retransmissions seen in all */
-	size_t connect_call;   /* first connect() */
-	size_t connect_unspec; /* connect(AF_UNSPEC): a disconnect */
+	size_t first_retrans;	/* first retransmission */
+	unsigned int retrans;	/* retransmissions seen in all */
+	size_t connect_call;	/* first connect() */
+	size_t connect_unspec;	/* connect(AF_UNSPEC): a disconnect */
 	size_t connect_aborted; /* connect() that returned ECONNABORTED */
-	size_t shutdown_call;  /* first successful shutdown() */
+	size_t shutdown_call;	/* first successful shutdown() */
 	int shutdown_how;
 	size_t close_call;
 	size_t destroy;

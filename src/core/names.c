@@ -68,6 +68,8 @@ static const struct {
 	{ EPROTO, "EPROTO", "Protocol error" },
 	{ EMSGSIZE, "EMSGSIZE", "Message too long" },
 	{ EOPNOTSUPP, "EOPNOTSUPP", "Operation not supported" },
+	{ EACCES, "EACCES", "Permission denied" },
+	{ EPERM, "EPERM", "Operation not permitted" },
 };
 
 const char *ta_errno_name(int err)
@@ -95,10 +97,11 @@ const char *ta_errno_text(int err)
 }
 
 static const char *const kinds[] = {
-	[TA_EV_STATE] = "state",       [TA_EV_RST_SENT] = "rst_sent", [TA_EV_RST_RECV] = "rst_recv",
-	[TA_EV_SK_ERROR] = "sk_error", [TA_EV_DESTROY] = "destroy",   [TA_EV_SEND] = "send",
-	[TA_EV_RECV] = "recv",	       [TA_EV_SYSCALL] = "syscall",   [TA_EV_PEER_RST] = "peer_rst",
-	[TA_EV_RETRANS] = "retransmit",
+	[TA_EV_STATE] = "state",       [TA_EV_RST_SENT] = "rst_sent",
+	[TA_EV_RST_RECV] = "rst_recv", [TA_EV_SK_ERROR] = "sk_error",
+	[TA_EV_DESTROY] = "destroy",   [TA_EV_SEND] = "send",
+	[TA_EV_RECV] = "recv",	       [TA_EV_SYSCALL] = "syscall",
+	[TA_EV_PEER_RST] = "peer_rst", [TA_EV_RETRANS] = "retransmit",
 };
 
 const char *ta_kind_name(unsigned int kind)
@@ -164,6 +167,29 @@ enum ta_rst ta_rst_from_name(const char *name)
 	return TA_RST_OTHER;
 }
 
+const char *ta_winsock(int err)
+{
+	switch (err) {
+	case ECONNRESET:
+		return "WSAECONNRESET (10054)";
+	case ECONNABORTED:
+		return "WSAECONNABORTED (10053)";
+	case ETIMEDOUT:
+		return "WSAETIMEDOUT (10060)";
+	case ECONNREFUSED:
+		return "WSAECONNREFUSED (10061)";
+	case EHOSTUNREACH:
+		return "WSAEHOSTUNREACH (10065)";
+	case ENETUNREACH:
+		return "WSAENETUNREACH (10051)";
+	case EHOSTDOWN:
+		return "WSAEHOSTDOWN (10064)";
+	case ENETDOWN:
+		return "WSAENETDOWN (10050)";
+	}
+	return NULL;
+}
+
 const char *ta_rst_name(enum ta_rst r)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(rsts); i++)
@@ -179,11 +205,11 @@ const char *ta_rst_meaning(enum ta_rst r)
 		return "no socket owned that address and port any more: the process had exited or "
 		       "closed it";
 	case TA_RST_TCP_FLAGS:
-		return "a listener got a segment for a connection it does not know: the process "
-		       "had exited and the port is listening again";
+		return "a listening socket got a segment for a connection it does not know, "
+		       "so that connection's own socket was gone";
 	case TA_RST_TCP_ABORT_ON_DATA:
-		return "that socket had been closed and our data reached it while it was still "
-		       "finishing (FIN_WAIT)";
+		return "that socket had been closed, and our data reached it while it was still "
+		       "finishing its close in FIN_WAIT";
 	case TA_RST_TCP_TIMEWAIT_SOCKET:
 		return "that socket had been closed and was in TIME_WAIT when our data reached it";
 	case TA_RST_TCP_ABORT_ON_CLOSE:

@@ -87,8 +87,9 @@ static void cite_calls(const struct facts *f, struct verdict *v)
 		cite(v, f->recv_err, "recv failed with %s", errname(-ev(f, f->recv_err)->a));
 	if (f->send_err != NONE)
 		cite(v, f->send_err, "send failed with %s%s", errname(-ev(f, f->send_err)->a),
-		     ev(f, f->send_err)->c == TA_SIGPIPE_FATAL ? ", and the SIGPIPE it raised kills "
-								 "the process (default action)"
+		     ev(f, f->send_err)->c == TA_SIGPIPE_FATAL
+			     ? ", and the SIGPIPE it raised kills "
+			       "the process (default action)"
 		     : ev(f, f->send_err)->c ? ", and raised SIGPIPE (caught, ignored or blocked)"
 					     : "");
 	if (f->so_error != NONE)
@@ -110,15 +111,16 @@ static void describe_sender(const struct tl_event *t, char *buf, size_t len)
 	const char *reason = t->rst_name[0] ? t->rst_name : "no reason given";
 
 	if (!e->peer_cookie) {
-		snprintf(buf, len, "no socket on this host owned that address and port (%s)", reason);
+		snprintf(buf, len, "no socket on this host owned that address and port (%s)",
+			 reason);
 		return;
 	}
 	if (process_context_reason(t->rst) && e->aux)
 		snprintf(buf, len, "pid %u (%.16s) closed its socket with %u byte%s unread: %s",
 			 e->task_tgid, e->comm, e->aux, plural(e->aux), reason);
 	else if (process_context_reason(t->rst))
-		snprintf(buf, len, "pid %u (%.16s) aborted the connection there: %s, %s", e->task_tgid,
-			 e->comm, reason, ta_rst_meaning(t->rst));
+		snprintf(buf, len, "pid %u (%.16s) aborted the connection there: %s, %s",
+			 e->task_tgid, e->comm, reason, ta_rst_meaning(t->rst));
 	else
 		snprintf(buf, len, "a socket on this host sent it: %s (%s)", reason,
 			 ta_rst_meaning(t->rst));
@@ -140,8 +142,9 @@ static void say_rst_origin(const struct facts *f, struct verdict *v)
 	char who[256];
 
 	if (f->peer_rst == NONE) {
-		say(v, " No socket on this host was seen sending that RST, so it came from another "
-		       "host (or from before the attach); its sender's reason is not visible here.");
+		say(v,
+		    " No socket on this host was seen sending that RST, so it came from another "
+		    "host (or from before the attach); its sender's reason is not visible here.");
 		return;
 	}
 	describe_sender(&f->c->ev[f->peer_rst], who, sizeof(who));
@@ -177,8 +180,8 @@ static void say_calls(const struct facts *f, struct verdict *v)
 
 			say(v, "%s send failed with %s%s", any ? ";" : "", errname(-s->a),
 			    s->c == TA_SIGPIPE_FATAL ? " and SIGPIPE, which kills the process"
-			    : s->c			   ? " and SIGPIPE (not fatal here)"
-						   : "");
+			    : s->c		     ? " and SIGPIPE (not fatal here)"
+						     : "");
 			any = true;
 		}
 		if (f->so_error != NONE) {
@@ -192,8 +195,10 @@ static void say_calls(const struct facts *f, struct verdict *v)
 			v->sentence[mark] = '\0';
 	}
 	if (!any && v->next.known) {
-		say(v, " The application has not called into the socket since; its next recv will %s",
-		    v->next.recv ? "fail with " : "return 0 (EOF)");
+		say(v,
+		    " The application has not called into the socket since; its next recv will "
+		    "return any data still queued, then %s",
+		    v->next.recv ? "fail with " : "0 (EOF)");
 		if (v->next.recv)
 			say(v, "%s", errname(v->next.recv));
 		say(v, ", its next send will fail with %s%s.", errname(v->next.send),
@@ -214,6 +219,9 @@ static void predict(const struct facts *f, struct verdict *v)
 	if (f->close_call != NONE || f->destroy != NONE)
 		return;
 	if (f->last_state != TA_TCP_CLOSE)
+		return;
+	/* Without error reports (before 5.14) a pending error would be invisible. */
+	if (f->c->errors_unseen)
 		return;
 	v->next.known = true;
 	v->next.recv = f->peer_fin != NONE ? 0 : (pending ? f->sk_err : 0);
@@ -237,13 +245,15 @@ static bool rule_connect_on_dead_socket(const struct facts *f, struct verdict *v
 	if (first && f->connect_call != f->connect_aborted && first->a < 0)
 		cite(v, f->connect_call, "connect() returned %s, consuming that error",
 		     errname(-first->a));
-	cite(v, f->connect_aborted, "connect() on the same, now closed socket returned ECONNABORTED");
-	say(v, "connect() was called again on a socket whose earlier connection attempt had already "
-	       "failed");
+	cite(v, f->connect_aborted,
+	     "connect() on the same, now closed socket returned ECONNABORTED");
+	say(v,
+	    "connect() was called again on a socket whose earlier connection attempt had already "
+	    "failed");
 	if (f->sk_err)
 		say(v, " (%s, already returned to the application)", errname(f->sk_err));
-	say(v, ". A TCP socket cannot be reused after a failed connect: the kernel answers "
-	       "ECONNABORTED without sending anything. Close it and create a new socket to retry.");
+	say(v, ". This connect() returned ECONNABORTED and sent nothing: the kernel would not "
+	       "start a new attempt on this socket. Close it and retry with a new socket.");
 	return true;
 }
 
@@ -256,7 +266,8 @@ static bool rule_local_abort(const struct facts *f, struct verdict *v)
 		return false;
 	e = ev(f, f->sk_error);
 	if (e->task_tgid != e->owner_tgid)
-		cite(v, f->sk_error, "pid %u (%.16s) aborted the socket: the kernel stored ECONNABORTED",
+		cite(v, f->sk_error,
+		     "pid %u (%.16s) aborted the socket: the kernel stored ECONNABORTED",
 		     e->task_tgid, e->comm);
 	else
 		cite(v, f->sk_error, "the socket was aborted from its own process: ECONNABORTED");
@@ -265,9 +276,10 @@ static bool rule_local_abort(const struct facts *f, struct verdict *v)
 		     ta_rst_name(f->rst_reason), f->rst_inferred ? ", inferred" : "");
 	cite_calls(f, v);
 	if (e->task_tgid != e->owner_tgid)
-		say(v, "The connection was destroyed on this host by pid %u (%.16s), through "
-		       "SOCK_DESTROY (what `ss -K` does) or bpf_sock_destroy: the kernel aborted it "
-		       "with ECONNABORTED",
+		say(v,
+		    "The connection was destroyed on this host by pid %u (%.16s), through "
+		    "SOCK_DESTROY (what `ss -K` does) or bpf_sock_destroy: the kernel aborted it "
+		    "with ECONNABORTED",
 		    e->task_tgid, e->comm);
 	else
 		say(v, "The connection was aborted on this host from its own process (SOCK_DESTROY "
@@ -290,14 +302,15 @@ static bool rule_disconnect(const struct facts *f, struct verdict *v)
 	if (by == NONE)
 		return false;
 	cite(v, f->syn_sent, "connect() started: CLOSE -> SYN_SENT");
-	cite(v, by, "%s", by == f->connect_unspec ? "connect(AF_UNSPEC) disconnected the socket"
-						  : "shutdown() during the handshake");
+	cite(v, by, "%s",
+	     by == f->connect_unspec ? "connect(AF_UNSPEC) disconnected the socket"
+				     : "shutdown() during the handshake");
 	cite(v, f->closed, "the kernel dropped the connection: %s -> CLOSE",
 	     ta_state_name(f->closed_from));
 	cite_calls(f, v);
-	say(v, "The application itself disconnected the socket (%s while it was %s): the kernel "
-	       "drops the connection, stores ECONNRESET for SO_ERROR and reports no error "
-	       "event.",
+	say(v,
+	    "The application itself disconnected the socket (%s while it was %s): the kernel "
+	    "drops the connection and stores ECONNRESET, which SO_ERROR returns.",
 	    by == f->connect_unspec ? "connect() with AF_UNSPEC" : "shutdown()",
 	    f->closed != NONE ? ta_state_name(f->closed_from) : "connecting");
 	say_calls(f, v);
@@ -335,6 +348,7 @@ static bool rule_icmp_unreachable(const struct facts *f, struct verdict *v)
 	if (!f->sk_err || f->rst_recv != NONE || !(icmp_errno(f->sk_err) || refused))
 		return false;
 	v->err = f->sk_err;
+	v->winsock = ta_winsock(f->sk_err);
 	cite(v, f->syn_sent, "connect() sent a SYN: CLOSE -> SYN_SENT");
 	if (f->first_retrans != NONE)
 		cite(v, f->first_retrans, "retransmissions began");
@@ -342,12 +356,14 @@ static bool rule_icmp_unreachable(const struct facts *f, struct verdict *v)
 	     errname(f->sk_err));
 	cite_calls(f, v);
 	if (f->closed_from == TA_TCP_SYN_SENT || f->established == NONE)
-		say(v, "An ICMP error (%s: %s) answered the connection attempt: a router or the "
-		       "destination host said it cannot be reached. connect() fails with %s.",
+		say(v,
+		    "An ICMP error (%s: %s) answered the connection attempt: a router or the "
+		    "destination host said it cannot be reached. connect() fails with %s.",
 		    errname(f->sk_err), ta_errno_text(f->sk_err), errname(f->sk_err));
 	else
-		say(v, "The connection timed out after %u retransmission%s, and the kernel reports "
-		       "the last ICMP error it had received (%s: %s) instead of ETIMEDOUT.",
+		say(v,
+		    "The connection timed out after %u retransmission%s, and the kernel reports "
+		    "the last ICMP error it had received (%s: %s) instead of ETIMEDOUT.",
 		    f->retrans, plural(f->retrans), errname(f->sk_err), ta_errno_text(f->sk_err));
 	say_calls(f, v);
 	return true;
@@ -380,9 +396,10 @@ static bool rule_timeout_keepalive(const struct facts *f, struct verdict *v)
 	cite(v, f->sk_error, "the kernel stored ETIMEDOUT after %u unanswered keepalive probe%s",
 	     e->probes, plural(e->probes));
 	cite_calls(f, v);
-	say(v, "The connection was idle and the peer stopped answering: %u keepalive probe%s went "
-	       "unanswered, so the kernel gave up, sent an RST and stored ETIMEDOUT. The peer host "
-	       "is down, unreachable, or something on the path dropped the connection's state.",
+	say(v,
+	    "The connection was idle and the peer stopped answering: %u keepalive probe%s went "
+	    "unanswered, so the kernel gave up, sent an RST and stored ETIMEDOUT. The peer host "
+	    "is down, unreachable, or something on the path dropped the connection's state.",
 	    e->probes, plural(e->probes));
 	say_calls(f, v);
 	return true;
@@ -394,13 +411,14 @@ static bool rule_timeout_syn(const struct facts *f, struct verdict *v)
 		return false;
 	cite(v, f->syn_sent, "connect() sent a SYN: CLOSE -> SYN_SENT");
 	cite(v, f->first_retrans, "the SYN went unanswered and was retransmitted");
-	cite(v, f->sk_error, "after %u SYN retransmission%s the kernel stored ETIMEDOUT", f->retrans,
-	     plural(f->retrans));
+	cite(v, f->sk_error, "after %u SYN retransmission%s the kernel stored ETIMEDOUT",
+	     f->retrans, plural(f->retrans));
 	cite_calls(f, v);
-	say(v, "Nothing answered the connection attempt: %u SYN retransmission%s over %.1f s "
-	       "(net.ipv4.tcp_syn_retries) got neither a SYN-ACK, an RST nor an ICMP error, so "
-	       "connect() fails with ETIMEDOUT. Packets to or from the peer are being dropped, or "
-	       "the host is down.",
+	say(v,
+	    "Nothing answered the connection attempt: %u SYN retransmission%s over %.1f s "
+	    "(net.ipv4.tcp_syn_retries) got neither a SYN-ACK, an RST nor an ICMP error, so "
+	    "connect() fails with ETIMEDOUT. Packets to or from the peer are being dropped, or "
+	    "the host is down.",
 	    f->retrans, plural(f->retrans),
 	    f->syn_sent != NONE && f->sk_error != NONE ? secs(f, f->syn_sent, f->sk_error) : 0);
 	say_calls(f, v);
@@ -417,8 +435,9 @@ static bool rule_timeout_user(const struct facts *f, struct verdict *v)
 	cite(v, f->first_retrans, "data went unacknowledged and was retransmitted");
 	cite(v, f->sk_error, "TCP_USER_TIMEOUT (%d ms) expired: the kernel stored ETIMEDOUT", e->c);
 	cite_calls(f, v);
-	say(v, "The application's TCP_USER_TIMEOUT of %d ms expired: sent data stayed "
-	       "unacknowledged that long, so the kernel gave up and stored ETIMEDOUT.",
+	say(v,
+	    "The application's TCP_USER_TIMEOUT of %d ms expired: sent data stayed "
+	    "unacknowledged that long, so the kernel gave up and stored ETIMEDOUT.",
 	    e->c);
 	say_retrans(f, v);
 	say_calls(f, v);
@@ -465,7 +484,8 @@ static bool rule_reset_after_peer_fin(const struct facts *f, struct verdict *v)
 		     ev(f, f->send_after_fin)->a);
 	cite_peer_rst(f, v);
 	cite(v, f->rst_recv, "an RST arrived while we were in CLOSE_WAIT");
-	cite(v, f->sk_error, "the kernel stored %s on the socket (an RST in CLOSE_WAIT gives EPIPE)",
+	cite(v, f->sk_error,
+	     "the kernel stored %s on the socket (an RST in CLOSE_WAIT gives EPIPE)",
 	     errname(f->sk_err));
 	cite_calls(f, v);
 
@@ -526,9 +546,10 @@ static bool rule_peer_reset(const struct facts *f, struct verdict *v)
 	cite(v, f->sk_error, "the kernel stored %s on the socket", errname(f->sk_err));
 	cite_calls(f, v);
 
-	say(v, "The peer reset the connection while it was %s, without closing its end first "
-	       "(no FIN before the RST), so the kernel stored ECONNRESET: the first recv or send "
-	       "fails with ECONNRESET, later sends with EPIPE.",
+	say(v,
+	    "The peer reset the connection while it was %s, without closing its end first "
+	    "(no FIN before the RST), so the kernel stored ECONNRESET: the first recv or send "
+	    "fails with ECONNRESET, later sends with EPIPE.",
 	    ta_state_name(r->state));
 	say_rst_origin(f, v);
 	say_calls(f, v);
@@ -591,10 +612,11 @@ static bool rule_reset_sent_unread_close(const struct facts *f, struct verdict *
 		say(v, "%u byte%s", e->aux, plural(e->aux));
 	else
 		say(v, "data");
-	say(v, " received but not read, so instead of a FIN the kernel sent an RST "
-	       "(TCP_ABORT_ON_CLOSE, MIB TCPAbortOnClose), discarding what the peer sent. The peer's "
-	       "next recv or send fails with ECONNRESET. Read until EOF (or shutdown(SHUT_WR) and "
-	       "drain) before close() if the peer must get an orderly close.");
+	say(v,
+	    " received but not read, so instead of a FIN the kernel sent an RST "
+	    "(TCP_ABORT_ON_CLOSE, MIB TCPAbortOnClose), discarding what the peer sent. The peer's "
+	    "next recv or send fails with ECONNRESET. Read until EOF (or shutdown(SHUT_WR) and "
+	    "drain) before close() if the peer must get an orderly close.");
 	return true;
 }
 
@@ -623,16 +645,19 @@ static bool rule_reset_sent_data_after_close(const struct facts *f, struct verdi
 	cite(v, f->our_fin, "we sent our FIN");
 	cite(v, f->handoff, "the closed socket went on as a timewait socket");
 	if (f->rst_recv != NONE && f->rst_recv < f->rst_sent)
-		cite(v, f->rst_recv, "data arrived at the closed socket, which reset itself "
-				     "(no RST came from the peer)");
+		cite(v, f->rst_recv,
+		     "data arrived at the closed socket, which reset itself "
+		     "(no RST came from the peer)");
 	cite_our_rst(f, v, "data arrived for a socket already closed");
-	say(v, "We had closed the socket, but the peer kept sending: data that reaches a closed "
-	       "socket (an orphan still finishing its close, or a TIME_WAIT socket) is answered "
-	       "with an RST (%s).",
+	say(v,
+	    "We had closed the socket, but the peer kept sending: data that reaches a closed "
+	    "socket (an orphan still finishing its close, or a TIME_WAIT socket) is answered "
+	    "with an RST (%s).",
 	    ta_rst_name(f->rst_reason));
-	say(v, " If the peer had already received our FIN, its recv returns 0 (EOF) and its next "
-	       "send fails with EPIPE; otherwise it gets ECONNRESET. This is the Winsock 10053 "
-	       "pattern seen from the closing side: the peer should stop sending once it reads EOF.");
+	say(v,
+	    " If the peer had already received our FIN, its recv returns 0 (EOF) and its next "
+	    "send fails with EPIPE; otherwise it gets ECONNRESET. This is the Winsock 10053 "
+	    "pattern seen from the closing side: the peer should stop sending once it reads EOF.");
 	return true;
 }
 
@@ -640,7 +665,8 @@ static bool rule_write_after_shutdown(const struct facts *f, struct verdict *v)
 {
 	if (f->shutdown_call == NONE || f->shutdown_how == 0 /* SHUT_RD */)
 		return false;
-	if (f->send_err == NONE || ev(f, f->send_err)->a != -EPIPE || f->send_err < f->shutdown_call)
+	if (f->send_err == NONE || ev(f, f->send_err)->a != -EPIPE ||
+	    f->send_err < f->shutdown_call)
 		return false;
 	if (f->rst_recv != NONE || f->sk_err)
 		return false;
@@ -648,9 +674,10 @@ static bool rule_write_after_shutdown(const struct facts *f, struct verdict *v)
 	     f->shutdown_how == 1 ? "SHUT_WR" : "SHUT_RDWR");
 	cite(v, f->our_fin, "our FIN went out");
 	cite_calls(f, v);
-	say(v, "The application called shutdown(%s) and then sent on the same socket: the sending "
-	       "side is closed, so send fails with EPIPE (and raises SIGPIPE unless MSG_NOSIGNAL). "
-	       "No RST was involved and the peer did nothing wrong.",
+	say(v,
+	    "The application called shutdown(%s) and then sent on the same socket: the sending "
+	    "side is closed, so send fails with EPIPE (and raises SIGPIPE unless MSG_NOSIGNAL). "
+	    "No RST was involved and the peer did nothing wrong.",
 	    f->shutdown_how == 1 ? "SHUT_WR" : "SHUT_RDWR");
 	say_calls(f, v);
 	return true;
@@ -667,24 +694,29 @@ static bool rule_orderly_close(const struct facts *f, struct verdict *v)
 	if (f->recv_err != NONE || f->send_err != NONE)
 		return false;
 	of = ev(f, f->our_fin);
-	cite(v, f->our_fin, "we sent our FIN: %s -> %s", ta_state_name(of->a), ta_state_name(of->b));
+	cite(v, f->our_fin, "we sent our FIN: %s -> %s", ta_state_name(of->a),
+	     ta_state_name(of->b));
 	cite(v, f->recv_eof, "recv returned 0 (EOF)");
 	if (f->peer_fin == NONE) {
 		const struct ta_event *h = ev(f, f->handoff);
 
 		cite(v, f->close_call, "the owner closed the socket");
-		cite(v, f->handoff, "the kernel handed the closed socket to a timewait socket: %s -> %s",
+		cite(v, f->handoff,
+		     "the kernel handed the closed socket to a timewait socket: %s -> %s",
 		     ta_state_name(h->a), ta_state_name(h->b));
-		say(v, "We closed first; the socket left %s quietly (no RST, no error) and the kernel "
-		       "carries on its last phase in a timewait socket. Whether the peer closed too is "
-		       "not visible: a timewait socket is traced only if it sends an RST.",
+		say(v,
+		    "We closed first; the socket left %s quietly (no RST, no error) and the kernel "
+		    "carries on its last phase in a timewait socket. Whether the peer closed too "
+		    "is "
+		    "not visible: a timewait socket is traced only if it sends an RST.",
 		    ta_state_name(h->a));
 		return true;
 	}
-	cite(v, f->peer_fin, "the peer's FIN arrived: %s -> %s", ta_state_name(ev(f, f->peer_fin)->a),
-	     ta_state_name(ev(f, f->peer_fin)->b));
-	say(v, "Both ends closed with FIN (%s first); no RST was sent or received and the kernel "
-	       "stored no error.",
+	cite(v, f->peer_fin, "the peer's FIN arrived: %s -> %s",
+	     ta_state_name(ev(f, f->peer_fin)->a), ta_state_name(ev(f, f->peer_fin)->b));
+	say(v,
+	    "Both ends closed with FIN (%s first); no RST was sent or received and the kernel "
+	    "stored no error.",
 	    f->our_fin < f->peer_fin ? "we" : "the peer");
 	return true;
 }
@@ -741,8 +773,7 @@ static const struct rule rules[] = {
 	{ { "icmp_unreachable", EHOSTUNREACH, "WSAEHOSTUNREACH (10065)",
 	    "an ICMP error ended the connection (EHOSTUNREACH, ENETUNREACH...)" },
 	  rule_icmp_unreachable },
-	{ { "timeout_keepalive", ETIMEDOUT, "WSAETIMEDOUT (10060)",
-	    "keepalive probes unanswered" },
+	{ { "timeout_keepalive", ETIMEDOUT, "WSAETIMEDOUT (10060)", "keepalive probes unanswered" },
 	  rule_timeout_keepalive },
 	{ { "timeout_syn", ETIMEDOUT, "WSAETIMEDOUT (10060)", "SYN retries exhausted" },
 	  rule_timeout_syn },
@@ -795,10 +826,12 @@ static void completeness(const struct facts *f, struct verdict *v)
 
 	v->complete = !c->lost && !c->midlife;
 	if (c->lost)
-		snprintf(v->missing, sizeof(v->missing), "%s",
-			 c->ended ? "events of this connection were lost (ring buffer full)"
-				  : "events were lost (ring buffer full) and this connection had not "
-				    "ended: its last events may be among them");
+		snprintf(
+			v->missing, sizeof(v->missing), "%s",
+			c->ended
+				? "events of this connection were lost (ring buffer full)"
+				: "events were lost (ring buffer full) and this connection had not "
+				  "ended: its last events may be among them");
 	else if (c->midlife)
 		snprintf(v->missing, sizeof(v->missing),
 			 "its beginning was not seen: the socket predates the attach, or these are "
@@ -830,6 +863,8 @@ void ta_decide(const struct conn *c, struct verdict *v)
 			/* A rule may name the errno itself (ICMP errors are several). */
 			if (!v->err)
 				v->err = rules[i].cause.err;
+			if (!v->winsock)
+				v->winsock = rules[i].cause.winsock;
 			qsort(v->evidence, v->nevidence, sizeof(v->evidence[0]), by_time);
 			return;
 		}
@@ -837,5 +872,6 @@ void ta_decide(const struct conn *c, struct verdict *v)
 		v->nevidence = 0;
 		v->sentence[0] = '\0';
 		v->err = 0;
+		v->winsock = NULL;
 	}
 }

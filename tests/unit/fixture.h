@@ -43,7 +43,7 @@ static inline void fixture_load(struct fixture *f, const char *name)
 	in = fopen(path, "r");
 	if (!in)
 		fail_msg("cannot open fixture %s", path);
-	if (reader_each_event(in, fixture_add, f, err, sizeof(err)))
+	if (reader_each_event(in, fixture_add, f, NULL, err, sizeof(err)))
 		fail_msg("fixture %s: %s", path, err);
 	fclose(in);
 	assert_true(f->n > 0);

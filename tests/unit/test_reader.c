@@ -24,7 +24,7 @@ static void test_round_trip(void **state)
 			assert_non_null(o.f);
 			out_event(&o, &fx.ev[i]);
 			fclose(o.f);
-			assert_int_equal(reader_parse_line(buf, &back, err, sizeof(err)), 1);
+			assert_int_equal(reader_parse_line(buf, &back, NULL, err, sizeof(err)), 1);
 			assert_memory_equal(&back.ev, &fx.ev[i].ev, sizeof(back.ev));
 			assert_int_equal(back.seq, fx.ev[i].seq);
 			assert_int_equal(back.rst, fx.ev[i].rst);
@@ -35,16 +35,50 @@ static void test_round_trip(void **state)
 	}
 }
 
-static void test_other_records_skipped(void **state)
+static void test_other_records_fill_meta(void **state)
 {
+	struct reader_meta m;
 	struct tl_event e;
 	char err[256];
 
 	(void)state;
-	assert_int_equal(reader_parse_line("{\"type\":\"start\",\"v\":1}", &e, err, sizeof(err)),
+	reader_meta_init(&m);
+	assert_true(m.error_report);
+	assert_int_equal(reader_parse_line("{\"type\":\"start\",\"v\":1,\"mono_ns\":42,"
+					   "\"features\":{\"error_report\":false}}",
+					   &e, &m, err, sizeof(err)),
 			 0);
-	assert_int_equal(reader_parse_line("{\"type\":\"end\",\"events\":3}", &e, err, sizeof(err)),
+	assert_int_equal(m.version, 1);
+	assert_int_equal(m.mono_ns, 42);
+	assert_false(m.error_report);
+	assert_int_equal(reader_parse_line("{\"type\":\"connection\",\"cause\":\"x\"}", &e, &m,
+					   err, sizeof(err)),
 			 0);
+	assert_false(m.ended);
+	assert_int_equal(reader_parse_line("{\"type\":\"end\",\"events\":3,\"lost\":7}", &e, &m,
+					   err, sizeof(err)),
+			 0);
+	assert_true(m.ended);
+	assert_int_equal(m.lost, 7);
+}
+
+/* The contract: consumers skip what they do not know, and a newer format is refused. */
+static void test_unknown_kind_skipped_newer_format_refused(void **state)
+{
+	struct reader_meta m;
+	struct tl_event e;
+	char err[256] = "";
+
+	(void)state;
+	reader_meta_init(&m);
+	assert_int_equal(reader_parse_line("{\"type\":\"event\",\"kind\":\"quantum\",\"cookie\":1}",
+					   &e, &m, err, sizeof(err)),
+			 0);
+	assert_int_equal(m.skipped, 1);
+	assert_int_equal(reader_parse_line("{\"type\":\"start\",\"v\":99}", &e, &m, err,
+					   sizeof(err)),
+			 -1);
+	assert_non_null(strstr(err, "newer"));
 }
 
 static void expect_bad(const char *line, const char *why)
@@ -52,7 +86,7 @@ static void expect_bad(const char *line, const char *why)
 	struct tl_event e;
 	char err[256] = "";
 
-	assert_int_equal(reader_parse_line(line, &e, err, sizeof(err)), -1);
+	assert_int_equal(reader_parse_line(line, &e, NULL, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, why));
 }
 
@@ -66,7 +100,7 @@ static void test_bad_input(void **state)
 	expect_bad("not json", "not JSON");
 	expect_bad("{\"type\":\"event\",\"type\":\"event\"}", "not JSON"); /* duplicate key */
 	expect_bad("[1,2]", "without \"type\"");
-	expect_bad("{\"type\":\"event\",\"kind\":\"bogus\"}", "known \"kind\"");
+	expect_bad("{\"type\":\"event\",\"cookie\":1}", "without a \"kind\"");
 	expect_bad("{\"type\":\"event\",\"kind\":\"state\"}", "\"cookie\"");
 	expect_bad(
 		EV
@@ -99,7 +133,7 @@ static void test_file_errors_name_the_line(void **state)
 	int n = 0;
 
 	(void)state;
-	assert_int_equal(reader_each_event(f, count, &n, err, sizeof(err)), -1);
+	assert_int_equal(reader_each_event(f, count, &n, NULL, err, sizeof(err)), -1);
 	assert_int_equal(n, 1);
 	assert_non_null(strstr(err, "line 4"));
 	fclose(f);
@@ -109,7 +143,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip),
-		cmocka_unit_test(test_other_records_skipped),
+		cmocka_unit_test(test_other_records_fill_meta),
+		cmocka_unit_test(test_unknown_kind_skipped_newer_format_refused),
 		cmocka_unit_test(test_bad_input),
 		cmocka_unit_test(test_file_errors_name_the_line),
 	};
