@@ -110,13 +110,14 @@ deps:
 	$(Q)scripts/install-deps.sh
 
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man1
 	install -m 0755 $(BUILD)/tcpabort-trace $(BUILD)/tcpabort-repro $(DESTDIR)$(BINDIR)/
 	install -m 0644 docs/tcpabort-trace.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 docs/tcpabort-repro.1 $(DESTDIR)$(MANDIR)/man1/
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/tcpabort-trace $(DESTDIR)$(BINDIR)/tcpabort-repro \
-		$(DESTDIR)$(MANDIR)/man8/tcpabort-trace.8
+		$(DESTDIR)$(MANDIR)/man8/tcpabort-trace.8 $(DESTDIR)$(MANDIR)/man1/tcpabort-repro.1
 
 # Regenerate after a kernel upgrade only if the BPF code needs types or fields
 # the committed header lacks: CO-RE relocates field offsets at load time.

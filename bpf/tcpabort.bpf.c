@@ -59,6 +59,18 @@ struct tuple_key {
 	__u32 v6;
 };
 
+/*
+ * A connecting socket before its local port is known: connect() moves to
+ * SYN_SENT before it picks the port, and on loopback the answer to the SYN
+ * arrives inside the same connect() call.
+ */
+struct connect_key {
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__u16 dport;
+	__u16 v6;
+};
+
 struct listen_key {
 	__u32 netns;
 	__u16 port;
@@ -95,6 +107,13 @@ struct {
 	__type(key, struct tuple_key);
 	__type(value, __u64);
 } tuples SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct connect_key);
+	__type(value, __u64);
+} connecting SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -229,6 +248,9 @@ static __always_inline void refresh_tuple(__u64 cookie, const struct sock_common
 {
 	__u16 had = si->sport;
 
+	/* A socket keeps its tuple once it has one. */
+	if (had)
+		return;
 	read_tuple(skc, si, BPF_CORE_READ(skc, skc_num));
 	if (!had && si->sport) {
 		struct tuple_key k = {};
@@ -352,6 +374,24 @@ int BPF_PROG(on_set_state, const struct sock *sk, const int oldstate, const int 
 		else
 			bpf_map_delete_elem(&listeners, &lk);
 	}
+	if (newstate == TCP_SYN_SENT || oldstate == TCP_SYN_SENT) {
+		struct connect_key ck = {};
+		__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+
+		ck.dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+		if (family == AF_INET6) {
+			bpf_core_read(ck.saddr, 16, &sk->__sk_common.skc_v6_rcv_saddr);
+			bpf_core_read(ck.daddr, 16, &sk->__sk_common.skc_v6_daddr);
+			ck.v6 = 1;
+		} else {
+			bpf_core_read(ck.saddr, 4, &sk->__sk_common.skc_rcv_saddr);
+			bpf_core_read(ck.daddr, 4, &sk->__sk_common.skc_daddr);
+		}
+		if (newstate == TCP_SYN_SENT)
+			bpf_map_update_elem(&connecting, &ck, &cookie, BPF_ANY);
+		else
+			bpf_map_delete_elem(&connecting, &ck);
+	}
 	if (newstate == TCP_CLOSE)
 		si->closed_from = oldstate;
 	emit_other(cookie, si,
@@ -367,6 +407,7 @@ int BPF_PROG(on_set_state, const struct sock *sk, const int oldstate, const int 
 static __always_inline __u64 rst_target(const struct sock *sk, const struct sk_buff *skb)
 {
 	struct tuple_key k = {};
+	bool syn = false;
 	__u64 *cookie;
 
 	if (skb) {
@@ -400,6 +441,7 @@ static __always_inline __u64 rst_target(const struct sock *sk, const struct sk_b
 		}
 		k.sport = bpf_ntohs(tcp.source);
 		k.dport = bpf_ntohs(tcp.dest);
+		syn = tcp.syn && !tcp.ack;
 	} else if (sk) {
 		/*
 		 * An active reset comes from a full socket that is already CLOSE,
@@ -418,6 +460,14 @@ static __always_inline __u64 rst_target(const struct sock *sk, const struct sk_b
 		return 0;
 	}
 	cookie = bpf_map_lookup_elem(&tuples, &k);
+	if (!cookie && syn) {
+		/* A refused SYN: its socket's port may not be known yet. */
+		struct connect_key ck = { .dport = k.dport, .v6 = k.v6 };
+
+		__builtin_memcpy(ck.saddr, k.saddr, 16);
+		__builtin_memcpy(ck.daddr, k.daddr, 16);
+		cookie = bpf_map_lookup_elem(&connecting, &ck);
+	}
 	return cookie ? *cookie : 0;
 }
 
@@ -489,6 +539,8 @@ int BPF_PROG(on_receive_reset, struct sock *sk)
 	struct sock_info *si = bpf_map_lookup_elem(&socks, &cookie);
 
 	if (si)
+		refresh_tuple(cookie, &sk->__sk_common, si);
+	if (si)
 		emit_other(cookie, si,
 			   EV(.kind = TA_EV_RST_RECV,
 			      .state = BPF_CORE_READ(sk, __sk_common.skc_state)));
@@ -508,6 +560,7 @@ int BPF_PROG(on_error_report, const struct sock *sk)
 	si = bpf_map_lookup_elem(&socks, &cookie);
 	if (!si)
 		return 0;
+	refresh_tuple(cookie, &sk->__sk_common, si);
 	/* What decides between the timeouts: user timeout, keepalive probes, retransmits. */
 	icsk = (const struct inet_connection_sock *)sk;
 	emit_other(cookie, si,

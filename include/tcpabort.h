@@ -4,8 +4,9 @@
  *
  * Fixed-width fields, explicit padding, no libc: the BPF side includes this
  * after vmlinux.h, the user side after <linux/types.h>.  A record is the same
- * whether it comes straight from the ring buffer, from a batch sent at the end
- * of a connection, or from a saved log read back by `report`.
+ * whether it comes straight from the ring buffer or from a saved log read back
+ * by `report` (and, once the flight recorder exists, from a batch sent at the
+ * end of a connection).
  *
  * Bump TA_WIRE_VERSION whenever a field changes meaning or position.
  */
@@ -113,7 +114,6 @@ enum ta_tcp_state {
 	TA_TCP_MAX_STATES
 };
 
-/* Configuration the loader writes into .rodata before load. */
-#define TA_MAX_TRACED_TGIDS 64
+
 
 #endif /* TCPABORT_H */

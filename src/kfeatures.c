@@ -95,3 +95,13 @@ const char *rst_reason_name(const struct kfeatures *kf, int reason)
 		return "";
 	return kf->rst_names[reason];
 }
+
+bool kernel_before(int major, int minor)
+{
+	struct utsname u;
+	int ma, mi;
+
+	if (uname(&u) || sscanf(u.release, "%d.%d", &ma, &mi) != 2)
+		return false;
+	return ma < major || (ma == major && mi < minor);
+}

@@ -27,6 +27,8 @@ struct kfeatures {
 
 /* Fills kf; -1 with a message printed when the kernel has no usable BTF. */
 int probe_kernel(struct kfeatures *kf);
+/* Is the running kernel older than major.minor?  Only for wording a failure. */
+bool kernel_before(int major, int minor);
 /* The kernel's name for an RST reason number, "" if it has none. */
 const char *rst_reason_name(const struct kfeatures *kf, int reason);
 

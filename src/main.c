@@ -78,7 +78,7 @@ static const char usage[] =
 	"  6, 7  report: a file cannot be read / is not tcpabort-trace JSON\n"
 	"  8  --selftest: a scenario got the wrong verdict\n"
 	"\n"
-	"Requires Linux 5.5+ with BTF (/sys/kernel/btf/vmlinux); RST reasons need 6.10+,\n"
+	"Requires Linux 5.12+ with BTF (/sys/kernel/btf/vmlinux); RST reasons need 6.10+,\n"
 	"per-call send/recv results 6.3+.\n";
 
 /* Root, or CAP_BPF + CAP_PERFMON (5.8+), or CAP_SYS_ADMIN on older kernels. */
@@ -97,9 +97,25 @@ static bool privileged(void)
 #undef HAS
 }
 
-static bool process_exists(int pid)
+/*
+ * The process a PID names: itself, or, for a thread ID, its thread group
+ * (kill() accepts thread IDs, pidfd_open() does not).  0 when there is none.
+ */
+static int process_of(int pid)
 {
-	return kill(pid, 0) == 0 || errno == EPERM;
+	char path[64], line[256];
+	int tgid = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Tgid: %d", &tgid) == 1)
+			break;
+	fclose(f);
+	return tgid;
 }
 
 static const char report_usage[] =
@@ -210,6 +226,8 @@ int main(int argc, char **argv)
 	}
 	if (optind < argc)
 		die(EXIT_USAGE, "unexpected argument '%s' (try --help)", argv[optind]);
+	if (keep && !selftest)
+		die(EXIT_USAGE, "--keep goes with --selftest (try --help)");
 	if (selftest) {
 		if (o.npids)
 			die(EXIT_USAGE, "--selftest traces its own scenarios: no -p (try --help)");
@@ -221,9 +239,17 @@ int main(int argc, char **argv)
 	}
 	if (!o.npids)
 		die(EXIT_USAGE, "nothing to trace: give -p PID (try --help)");
-	for (int i = 0; i < o.npids; i++)
-		if (!process_exists(o.pids[i]))
+	for (int i = 0; i < o.npids; i++) {
+		int tgid = process_of(o.pids[i]);
+
+		if (!tgid)
 			die(EXIT_NO_PROCESS, "no such process: %d", o.pids[i]);
+		if (tgid != o.pids[i]) {
+			warn("%d is a thread of process %d: tracing the whole process", o.pids[i],
+			     tgid);
+			o.pids[i] = tgid;
+		}
+	}
 	if (!privileged())
 		die(EXIT_PRIVILEGE,
 		    "permission denied: tracing needs root (or CAP_BPF and "

@@ -240,6 +240,7 @@ int trace_main(const struct trace_opts *o)
 {
 	struct tracer t = { .pids = o->pids, .npids = o->npids };
 	int ret = EXIT_FAILURE_RUNTIME, err;
+	bool started = false;
 
 	for (int i = 0; i < TA_MAX_PIDS; i++)
 		t.pidfd[i] = -1;
@@ -269,10 +270,21 @@ int trace_main(const struct trace_opts *o)
 	}
 	err = tcpabort_bpf__load(t.skel);
 	if (err) {
-		error("cannot load the BPF programs: %s%s", strerror(-err),
-		      o->verbose ? "" : " (run with -v for the verifier's log)");
-		/* EACCES is the verifier refusing a program, not a missing privilege. */
-		ret = err == -EPERM ? EXIT_PRIVILEGE : EXIT_FAILURE_RUNTIME;
+		/*
+		 * EACCES is the verifier refusing a program, not a missing privilege.
+		 * Before 5.12 tracing programs cannot ask for socket cookies (and
+		 * before 5.8 there is no ring buffer): say so rather than "failed".
+		 */
+		if (kernel_before(5, 12)) {
+			error("kernel %s is too old: tcpabort-trace needs 5.12 or later (BPF ring "
+			      "buffer, socket cookies in tracing programs)",
+			      t.kf.kernel);
+			ret = EXIT_KERNEL;
+		} else {
+			error("cannot load the BPF programs: %s%s", strerror(-err),
+			      o->verbose ? "" : " (run with -v for the verifier's log)");
+			ret = err == -EPERM ? EXIT_PRIVILEGE : EXIT_FAILURE_RUNTIME;
+		}
 		goto out;
 	}
 	for (int i = 0; i < t.npids; i++) {
@@ -305,6 +317,7 @@ int trace_main(const struct trace_opts *o)
 		goto out_session;
 	}
 	start_record(&t);
+	started = true;
 	if (o->verbose)
 		fprintf(stderr, "%s: attached; tracing until the process%s exit%s or Ctrl-C\n",
 			progname, t.npids > 1 ? "es" : "", t.npids > 1 ? "" : "s");
@@ -316,7 +329,8 @@ out_session:
 	if (t.rb)
 		t.session.lost = lost_events(&t);
 	session_finish(&t.session);
-	if (t.rb) {
+	/* An end record only closes what a start record opened. */
+	if (t.rb && started) {
 		out_end(&t.out, t.session.events, t.session.lost, t.session.connections);
 		if (t.session.lost)
 			warn("%llu events were lost (ring buffer full; see -b); affected verdicts "

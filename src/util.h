@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* Exit codes: documented in docs/tcpabort-trace.8.md and --help. */
+/* Exit codes: documented in docs/tcpabort-trace.8 and --help. */
 enum ta_exit {
 	EXIT_OK = 0,
 	EXIT_FAILURE_RUNTIME = 1, /* load, attach or I/O failure */

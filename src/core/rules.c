@@ -142,9 +142,9 @@ static void say_rst_origin(const struct facts *f, struct verdict *v)
 	char who[256];
 
 	if (f->peer_rst == NONE) {
-		say(v,
-		    " No socket on this host was seen sending that RST, so it came from another "
-		    "host (or from before the attach); its sender's reason is not visible here.");
+		say(v, " Its sender was not matched to a socket on this host (it came from another "
+		       "host, or was sent before the attach); the sender's reason is not visible "
+		       "here.");
 		return;
 	}
 	describe_sender(&f->c->ev[f->peer_rst], who, sizeof(who));

@@ -228,6 +228,15 @@ echo '{"type":"event","kind":"state"}' >"$WORK/bad.jsonl"
 expect_exit "report: not our JSON" 7 "line 1" "$TRACER" report "$WORK/bad.jsonl"
 expect_exit "report: no file" 2 "give the files" "$TRACER" report
 expect_exit "selftest with -p" 2 "no -p" "$TRACER" --selftest -p 1
+expect_exit "--keep alone" 2 "goes with --selftest" "$TRACER" -p 1 --keep
+
+# A thread ID names its process: traced as a whole, with a one-line note.
+python3 -c 'import threading, time; t = threading.Thread(target=time.sleep, args=(1.5,)); t.start(); t.join()' &
+py=$!
+sleep 0.5
+tid=$(ls /proc/$py/task | grep -v "^$py\$" | head -n 1)
+expect_exit "thread id" 0 "thread of process $py" "$TRACER" -p "$tid"
+wait "$py"
 
 echo "integration: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
