@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "repro.h"
+#include "sys.h"
 
 enum {
 	OPT_LIST = 256,
@@ -30,12 +31,24 @@ static const struct option long_opts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
+static const char *errno_column(const struct scenario *sc)
+{
+	return sc->err ? repro_errname(sc->err) : "-";
+}
+
+/*
+ * NAME CAUSE ERRNO DESCRIPTION: tests and `tcpabort-trace --selftest` split
+ * the first three columns on whitespace, so none of them may contain any.
+ */
 static void list_scenarios(void)
 {
+	const struct scenario *sc;
 	size_t i;
 
-	for (i = 0; i < repro_nscenarios; i++)
-		printf("%-14s%s\n", repro_scenarios[i].name, repro_scenarios[i].desc);
+	for (i = 0; i < repro_nscenarios; i++) {
+		sc = &repro_scenarios[i];
+		printf("%-22s %-28s %-13s %s\n", sc->name, sc->cause, errno_column(sc), sc->desc);
+	}
 }
 
 static void indent(const char *text, const char *pad)
@@ -51,8 +64,18 @@ static void indent(const char *text, const char *pad)
 	}
 }
 
+static const char *needs_text(unsigned int needs)
+{
+	if (needs & REPRO_NEEDS_NETNS)
+		return "needs root: its own network namespace, nftables rules, sysctls there";
+	if (needs & REPRO_NEEDS_ROOT)
+		return "needs root, see below";
+	return "runs without privileges";
+}
+
 static void usage(void)
 {
+	const struct scenario *sc;
 	size_t i;
 
 	fputs("usage: tcpabort-repro SCENARIO [--pause] [--port N] [--addr A]\n"
@@ -60,23 +83,35 @@ static void usage(void)
 	      "\n"
 	      "Reproduces one TCP failure on demand and prints what the client\n"
 	      "application saw at every call, to hold against the verdict of\n"
-	      "tcpabort-trace.  This process is the client; it forks a server\n"
-	      "child listening on A:N and connects to it.\n"
+	      "tcpabort-trace.  This process is the client, the one to trace; it\n"
+	      "forks a server child that listens on A:N (or only binds it, or, in\n"
+	      "accept-queue-reset, connects to the client's own listener).\n"
 	      "\n"
-	      "scenarios:\n",
+	      "The scenarios that need their own network namespace unshare one\n"
+	      "at start, before --pause (the pid stays the same), bring lo up,\n"
+	      "set their sysctls there and drop or reject packets with\n"
+	      "`nft -f -` on the input hook; all of it vanishes with the\n"
+	      "namespace.  nft must be installed (exit 3 otherwise).\n"
+	      "\n"
+	      "scenarios (cause the tracer should give the client's connection,\n"
+	      "and the errno it explains):\n",
 	      stdout);
 	for (i = 0; i < repro_nscenarios; i++) {
-		printf("  %s\n", repro_scenarios[i].name);
-		indent(repro_scenarios[i].details, "      ");
+		sc = &repro_scenarios[i];
+		printf("  %s\n      cause %s, errno %s; %s\n", sc->name, sc->cause,
+		       errno_column(sc), needs_text(sc->needs));
+		indent(sc->details, "      ");
 	}
 	fputs("\n"
 	      "options:\n"
 	      "  --pause     once both processes exist, stop before the client\n"
-	      "              connects until Enter is pressed or SIGUSR1 arrives,\n"
-	      "              so the tracer can be attached to the client pid\n"
+	      "              connects (or listens) until Enter is pressed or\n"
+	      "              SIGUSR1 arrives, so the tracer can be attached to\n"
+	      "              the client pid\n"
 	      "  --port N    server port, 0-65535 (default 0: the kernel picks)\n"
 	      "  --addr A    IPv4 address of the server (default 127.0.0.1)\n"
-	      "  --list      print the scenarios, one a line\n"
+	      "  --list      print the scenarios, one a line:\n"
+	      "              NAME CAUSE ERRNO DESCRIPTION (ERRNO \"-\": none)\n"
 	      "  -h, --help  print this text\n"
 	      "\n"
 	      "output (stdout, one line per call):\n"
@@ -85,12 +120,18 @@ static void usage(void)
 	      "          text; \"+ SIGPIPE\" when the call raised SIGPIPE\n"
 	      "  server  accept()             = 5\n"
 	      "          a call of the server child\n"
+	      "  helper  SOCK_DESTROY ...\n"
+	      "          the request of the local-abort helper\n"
 	      "  # ...   what happened in between: waits (and how long), kills,\n"
-	      "          TCP states of the client socket\n"
+	      "          TCP states of the client socket, rules and sysctls, and\n"
+	      "          the kernel's TCP counters that moved\n"
 	      "  result: recv=EOF send=EPIPE sigpipe=yes\n"
 	      "          last line: the client's last recv() (EOF, a byte count\n"
 	      "          or an errno name) and last send() (OK or an errno name),\n"
-	      "          and whether any SIGPIPE was seen\n"
+	      "          and whether any SIGPIPE was seen; then, only where the\n"
+	      "          verdict rests on them: connect= (last connect()),\n"
+	      "          so_error= (last getsockopt(SO_ERROR)) and peer= (the\n"
+	      "          server's last recv() or send())\n"
 	      "\n"
 	      "example, two terminals:\n"
 	      "  $ tcpabort-repro fin-then-rst --pause\n"
@@ -108,7 +149,7 @@ static void usage(void)
 	      "  0  the client saw what the scenario is meant to produce\n"
 	      "  1  the scenario ran, the outcome differed (see \"# unexpected:\")\n"
 	      "  2  usage error\n"
-	      "  3  setup failure (socket, bind, fork, ...)\n",
+	      "  3  setup failure (socket, bind, fork, privileges, nft, ...)\n",
 	      stdout);
 }
 
@@ -208,8 +249,12 @@ static int run(const struct scenario *sc, struct repro *r)
 	int rc;
 
 	repro_out("# scenario %s: %s", sc->name, sc->desc);
+	if ((sc->needs & REPRO_NEEDS_NETNS) && repro_netns_enter())
+		return REPRO_EXIT_SETUP;
+	repro_mib_snapshot();
 	rc = sc->run(r);
 	repro_cleanup(r);
+	repro_mib_report();
 	if (rc == REPRO_EXIT_OK || rc == REPRO_EXIT_UNEXPECTED)
 		repro_result_line(r);
 	return rc;
