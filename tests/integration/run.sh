@@ -196,6 +196,23 @@ else
 	not_ok "report: same verdicts as live" "differs" "$WORK/report.diff"
 fi
 
+# --- every cause through the real tracer: the selftest --------------------------
+
+if "$TRACER" --selftest >"$WORK/selftest.txt" 2>&1; then
+	ok "selftest: every scenario, $(tail -n 1 "$WORK/selftest.txt" | sed "s/^selftest: //")"
+else
+	not_ok "selftest" "a scenario got the wrong verdict" "$WORK/selftest.txt"
+fi
+# Every cause a scenario produces is documented where users look.
+for cause in $("$REPRO" --list | awk '{print $2}' | sort -u) orderly_close unknown; do
+	if ! "$TRACER" --help | grep -q "$cause" || ! grep -q "\`$cause\`" docs/causes.md; then
+		not_ok "docs: $cause" "missing from --help or docs/causes.md"
+		continue
+	fi
+	passed=$((passed + 1))
+done
+echo "ok   - docs: every cause in --help and docs/causes.md"
+
 # --- bad input: one line on stderr, a distinct exit code ------------------------
 
 expect_exit() { # name want_rc stderr_pattern cmd...
