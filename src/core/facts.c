@@ -46,16 +46,22 @@ static bool timewait_handoff(const struct facts *f, const struct ta_event *e)
 /*
  * The reason for an RST this socket sent, when the kernel gave none (before
  * 6.10 there is no reason; 6.10 and 6.11 say NOT_SPECIFIED for active
- * resets).  Each case mirrors the kernel path that sends such an RST.
+ * resets).  Each case mirrors the kernel path that sends such an RST, and
+ * is checked against recorded runs with their reasons removed.
  */
 static enum ta_rst infer_reason(const struct facts *f, size_t idx)
 {
 	const struct conn *c = f->c;
 	const struct ta_event *e = &c->ev[idx].ev;
 	bool after_close = f->close_call != NONE && f->close_call < idx;
+	bool in_close = after_close && !(e->flags & TA_F_SOFTIRQ);
 
 	if (e->state == TA_TCP_TIME_WAIT)
 		return TA_RST_TCP_TIMEWAIT_SOCKET;
+	/* Destroyed before it: a timewait sock answered data for a closed socket. */
+	for (size_t i = 0; i < idx; i++)
+		if (c->ev[i].ev.kind == TA_EV_DESTROY)
+			return TA_RST_TCP_ABORT_ON_DATA;
 	/* An orphan reset itself on data (tcp_reset), then answered it. */
 	if (after_close && f->rst_recv != NONE && f->rst_recv < idx)
 		return TA_RST_TCP_ABORT_ON_DATA;
@@ -65,11 +71,22 @@ static enum ta_rst infer_reason(const struct facts *f, size_t idx)
 		    c->ev[i].ev.probes)
 			return TA_RST_TCP_KEEPALIVE_TIMEOUT;
 	if (after_close && f->closed != NONE && f->closed < idx) {
-		if (f->closed_from == TA_TCP_FIN_WAIT2)
-			return TA_RST_TCP_ABORT_ON_LINGER;
-		if (e->aux)
-			return TA_RST_TCP_ABORT_ON_CLOSE;
-		return TA_RST_TCP_STATE;
+		switch (f->closed_from) {
+		case TA_TCP_FIN_WAIT2:
+			/* __tcp_close in FIN_WAIT2 with TCP_LINGER2 < 0 */
+			return in_close ? TA_RST_TCP_ABORT_ON_LINGER : TA_RST_NONE;
+		case TA_TCP_FIN_WAIT1:
+		case TA_TCP_CLOSING:
+		case TA_TCP_LAST_ACK:
+			/*
+			 * Our FIN was out: in close() itself only tcp_check_oom aborts;
+			 * later, data that acks the FIN of an orphan does (tcp_done).
+			 */
+			return in_close ? TA_RST_TCP_ABORT_ON_MEMORY : TA_RST_TCP_ABORT_ON_DATA;
+		default:
+			/* Aborted in close(): unread data, or SO_LINGER {1,0}. */
+			return e->aux ? TA_RST_TCP_ABORT_ON_CLOSE : TA_RST_TCP_STATE;
+		}
 	}
 	if (f->sk_err == ECONNABORTED)
 		return TA_RST_TCP_STATE;

@@ -3,6 +3,7 @@
 #ifndef TA_TEST_FIXTURE_H
 #define TA_TEST_FIXTURE_H
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -35,11 +36,11 @@ static int fixture_add(const struct tl_event *e, void *arg)
 
 static inline void fixture_load(struct fixture *f, const char *name)
 {
-	char path[512], err[256] = "";
+	char path[PATH_MAX], err[256] = "";
 	FILE *in;
 
 	memset(f, 0, sizeof(*f));
-	snprintf(path, sizeof(path), "%s/%s", FIXTURES, name);
+	snprintf(path, sizeof(path), "%s/%.255s", FIXTURES, name);
 	in = fopen(path, "r");
 	if (!in)
 		fail_msg("cannot open fixture %s", path);

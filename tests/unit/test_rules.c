@@ -99,7 +99,9 @@ static void peer_crash(const char *fixture)
 	assert_true(cites_kind(d.c, &d.v, TA_EV_SK_ERROR));
 	/* The server was on this host: the sender and its reason are named. */
 	assert_true(cites_kind(d.c, &d.v, TA_EV_PEER_RST));
-	assert_non_null(strstr(d.v.sentence, "TCP_ABORT_ON_CLOSE"));
+	assert_non_null(strstr(d.v.sentence, "closed its socket with 1 byte unread: "
+					     "TCP_ABORT_ON_CLOSE"));
+	assert_non_null(strstr(d.v.sentence, "The RST came from this host: pid "));
 	assert_non_null(strstr(d.v.sentence, "recv failed with ECONNRESET"));
 	assert_true(d.v.complete);
 	done(&d);
