@@ -29,36 +29,48 @@ netns_down() {
 	ip netns del "$1" 2>/dev/null || true
 }
 
-run_traced() {
-	ns=$1 out=$2 targs=$3
+# start_traced NETNS OUT "TRACER ARGS" CMD...: run_traced's first half.
+# Returns once CMD has been resumed under the tracer; sets APP_PID and TRACER_PID.
+start_traced() {
+	local ns=$1 out=$2 targs=$3 server
 	shift 3
 	: >"$out"
 	# `ip netns exec` execs CMD in place: $! is CMD's pid.
 	ip netns exec "$ns" "$@" >"$out.app" 2>&1 </dev/null &
-	app=$!
+	APP_PID=$!
 	if ! wait_for "$out.app" paused 10; then
-		echo "run_traced: $* did not pause" >&2
-		kill "$app" 2>/dev/null
-		APP_RC=99 TRACER_RC=99
+		echo "start_traced: $* did not pause" >&2
+		kill "$APP_PID" 2>/dev/null
+		TRACER_PID=
 		return 1
 	fi
 	server=$(sed -n 's/.*server pid \([0-9]*\).*/\1/p' "$out.app" | head -n 1)
 	targs=$(echo "$targs" | sed "s/@SERVER@/$server/g")
 	# shellcheck disable=SC2086
-	"$TRACER" -p "$app" $targs -o "$out" &
-	tracer=$!
+	"$TRACER" -p "$APP_PID" $targs -o "$out" &
+	TRACER_PID=$!
 	# The tracer writes its start record once everything is attached.
 	if ! wait_for "$out" 'tcpabort-trace\|"type":"start"' 20; then
-		echo "run_traced: the tracer did not start" >&2
-		kill "$app" "$tracer" 2>/dev/null
-		wait "$tracer"
-		APP_RC=99 TRACER_RC=$?
+		echo "start_traced: the tracer did not start" >&2
+		kill "$APP_PID" "$TRACER_PID" 2>/dev/null
 		return 1
 	fi
-	kill -USR1 "$app"
-	wait "$app"
+	kill -USR1 "$APP_PID"
+}
+
+# finish_traced: wait for both; sets APP_RC and TRACER_RC.
+finish_traced() {
+	wait "$APP_PID"
 	APP_RC=$?
-	wait "$tracer"
+	wait "$TRACER_PID"
 	TRACER_RC=$?
-	return 0
+}
+
+run_traced() {
+	if ! start_traced "$@"; then
+		[ -n "$TRACER_PID" ] && wait "$TRACER_PID"
+		APP_RC=99 TRACER_RC=99
+		return 1
+	fi
+	finish_traced
 }

@@ -1251,3 +1251,19 @@ int repro_open_and_send(struct repro *r, repro_server_fn fn, size_t nbytes)
 		return repro_setup_failed("the server did not do its part");
 	return 0;
 }
+
+int srv_accept_read(struct repro_server *s)
+{
+	int fd;
+
+	if (srv_wait_turn(s))
+		return -1;
+	fd = srv_accept(s);
+	if (fd < 0)
+		return -1;
+	if (srv_recv(fd, 1) != 1) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}

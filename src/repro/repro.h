@@ -153,6 +153,8 @@ int repro_server_turn(struct repro *r);
  * then give the server its turn.  0, or the scenario's exit code on failure.
  */
 int repro_open_and_send(struct repro *r, repro_server_fn fn, size_t nbytes);
+/* The server's usual opening: wait for the turn, accept, read the client's byte. */
+int srv_accept_read(struct repro_server *s);
 int repro_kill_server(struct repro *r);
 int repro_reap_server(struct repro *r);
 /* Reaps any other child of ours (helper, guardian) within timeout_ms. */

@@ -145,12 +145,9 @@ static void helper_main(const struct victim *v, struct repro_shared *shared)
 
 static int local_abort_server(struct repro_server *s)
 {
-	int fd;
+	int fd = srv_accept_read(s);
 
-	if (srv_wait_turn(s))
-		return 1;
-	fd = srv_accept(s);
-	if (fd < 0 || srv_recv(fd, 1) != 1 || srv_end_turn(s))
+	if (fd < 0 || srv_end_turn(s))
 		return 1;
 	if (srv_wait_turn(s))
 		return 1;
@@ -236,12 +233,9 @@ int local_abort(struct repro *r)
 
 static int write_after_shutdown_server(struct repro_server *s)
 {
-	int fd;
+	int fd = srv_accept_read(s);
 
-	if (srv_wait_turn(s))
-		return 1;
-	fd = srv_accept(s);
-	if (fd < 0 || srv_recv(fd, 1) != 1 || srv_end_turn(s))
+	if (fd < 0 || srv_end_turn(s))
 		return 1;
 	if (srv_wait_turn(s))
 		return 1;

@@ -23,23 +23,6 @@
 #include "scenarios.h"
 #include "sys.h"
 
-/* First turn of every server here: take the connection and its first byte. */
-static int accept_and_read(struct repro_server *s)
-{
-	int fd;
-
-	if (srv_wait_turn(s))
-		return -1;
-	fd = srv_accept(s);
-	if (fd < 0)
-		return -1;
-	if (srv_recv(fd, 1) != 1) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 /* Second turn, connection still ESTABLISHED on our side: the RST is ECONNRESET. */
 static int see_reset(struct repro_server *s, int fd)
 {
@@ -77,7 +60,7 @@ static void end_server(struct repro *r)
 
 static int close_unread_server(struct repro_server *s)
 {
-	int fd = accept_and_read(s);
+	int fd = srv_accept_read(s);
 
 	if (fd < 0 || srv_send(fd, 1) != 1)
 		return 1;
@@ -106,7 +89,7 @@ int close_unread(struct repro *r)
 
 static int linger_zero_server(struct repro_server *s)
 {
-	int fd = accept_and_read(s);
+	int fd = srv_accept_read(s);
 
 	if (fd < 0 || srv_end_turn(s))
 		return 1;
@@ -131,7 +114,7 @@ int linger_zero(struct repro *r)
 
 static int data_after_close_server(struct repro_server *s)
 {
-	int fd = accept_and_read(s);
+	int fd = srv_accept_read(s);
 
 	if (fd < 0 || srv_end_turn(s))
 		return 1;
@@ -166,7 +149,7 @@ int data_after_close(struct repro *r)
 
 static int linger2_server(struct repro_server *s)
 {
-	int fd = accept_and_read(s);
+	int fd = srv_accept_read(s);
 
 	if (fd < 0 || srv_end_turn(s))
 		return 1;
@@ -253,7 +236,7 @@ fail:
 
 static int memory_abort_server(struct repro_server *s)
 {
-	int fd = accept_and_read(s);
+	int fd = srv_accept_read(s);
 	int keep, rc;
 
 	if (fd < 0 || orphan_make(&keep))

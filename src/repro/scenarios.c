@@ -17,14 +17,9 @@
 
 static int fin_then_rst_server(struct repro_server *s)
 {
-	int fd;
+	int fd = srv_accept_read(s);
 
-	if (srv_wait_turn(s))
-		return 1;
-	fd = srv_accept(s);
-	if (fd < 0)
-		return 1;
-	if (srv_recv(fd, 1) != 1 || srv_close(fd))
+	if (fd < 0 || srv_close(fd))
 		return 1;
 	repro_out("# server pid %d read 1 byte and closed", (int)getpid());
 	return srv_end_turn(s) ? 1 : 0;
@@ -72,7 +67,8 @@ static int peer_crash_server(struct repro_server *s)
 	return 1;
 }
 
-int peer_crash(struct repro *r)
+/* The server dies with our byte unread; then recv and send in the order asked. */
+static int crash_then(struct repro *r, bool send_first)
 {
 	int rc;
 
@@ -83,10 +79,22 @@ int peer_crash(struct repro *r)
 		return repro_setup_failed("cannot kill the server");
 	repro_out("# its kernel closed the socket with data unread: RST");
 	cli_wait(r, 0, "the peer's RST");
-	cli_recv(r);
-	cli_send(r, 1);
+	if (send_first) {
+		cli_send(r, 1);
+		cli_recv(r);
+	} else {
+		cli_recv(r);
+		cli_send(r, 1);
+	}
 	cli_close(r);
-	return repro_expect(r, "ECONNRESET", "EPIPE");
+	/* The first call takes the ECONNRESET; after it the socket is only shut down. */
+	return send_first ? repro_expect(r, "EOF", "ECONNRESET")
+			  : repro_expect(r, "ECONNRESET", "EPIPE");
+}
+
+int peer_crash(struct repro *r)
+{
+	return crash_then(r, false);
 }
 
 /* -------------------------------------------------------- send-before-recv */
@@ -94,19 +102,7 @@ int peer_crash(struct repro *r)
 /* The send consumes the error, so the recv after it only finds the shutdown. */
 int send_before_recv(struct repro *r)
 {
-	int rc;
-
-	rc = repro_open_and_send(r, peer_crash_server, 1);
-	if (rc)
-		return rc;
-	if (repro_kill_server(r))
-		return repro_setup_failed("cannot kill the server");
-	repro_out("# its kernel closed the socket with data unread: RST");
-	cli_wait(r, 0, "the peer's RST");
-	cli_send(r, 1);
-	cli_recv(r);
-	cli_close(r);
-	return repro_expect(r, "EOF", "ECONNRESET");
+	return crash_then(r, true);
 }
 
 /* ------------------------------------------------------ accept-queue-reset */

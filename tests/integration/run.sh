@@ -139,18 +139,11 @@ check "listener: the child gets a verdict, the listener itself does not" "$out" 
 
 fresh_ns
 out=$WORK/ssk.jsonl
-ip netns exec "$NS" python3 "$PY" block-recv >"$out.app" 2>&1 </dev/null &
-app=$!
-wait_for "$out.app" paused 10
-"$TRACER" -p "$app" --json -o "$out" &
-tracer=$!
-wait_for "$out" '"type":"start"' 20
-kill -USR1 "$app"
+start_traced "$NS" "$out" --json python3 "$PY" block-recv
 wait_for "$out.app" "blocking in recv" 10
 port=$(sed -n 's/.*port \([0-9]*\).*/\1/p' "$out.app")
 ip netns exec "$NS" ss -K dst 127.0.0.1 dport = "$port" >/dev/null 2>&1
-wait "$app"
-wait "$tracer"
+finish_traced
 check "ss -K: blocked recv gets local_abort/ECONNABORTED, naming ss" "$out" \
 	"$conn_of_traced | map(select(.dport == $port)) | length == 1 and .[0].cause == \"local_abort\" and .[0].errno == \"ECONNABORTED\" and (.[0].explanation | test(\"\\\\(ss\\\\)\"))"
 
@@ -169,19 +162,13 @@ check "lost events: verdicts that lost nothing stay complete" "$out" \
 
 fresh_ns
 out=$WORK/sigint.jsonl
-ip netns exec "$NS" python3 "$PY" hold >"$out.app" 2>&1 </dev/null &
-app=$!
-wait_for "$out.app" paused 10
-"$TRACER" -p "$app" --json -o "$out" &
-tracer=$!
-wait_for "$out" '"type":"start"' 20
-kill -USR1 "$app"
+start_traced "$NS" "$out" --json python3 "$PY" hold
 wait_for "$out.app" holding 10
-kill -INT "$tracer"
-wait "$tracer"
+kill -INT "$TRACER_PID"
+wait "$TRACER_PID"
 rc=$?
-kill "$app" 2>/dev/null
-wait "$app" 2>/dev/null
+kill "$APP_PID" 2>/dev/null
+wait "$APP_PID" 2>/dev/null
 if [ "$rc" = 0 ]; then ok "sigint: exit 0"; else not_ok "sigint: exit 0" "rc $rc"; fi
 check "sigint: the open connection is reported, marked open, then the end record" "$out" \
 	'(map(select(.type=="connection" and .ended == false)) | length >= 1) and .[-1].type == "end"'
