@@ -14,6 +14,8 @@
 #define TA_NR_shutdown	 48
 #define TA_NR_getsockopt 55
 #define TA_NR_accept4	 288
+/* The syscall number at sys_exit, where the tracepoint does not pass it. */
+#define TA_SYSCALL_NR(regs) BPF_CORE_READ(regs, orig_ax)
 #else
 #error "tcpabort-trace: syscall numbers for this architecture are missing (bpf/syscalls.h)"
 #endif

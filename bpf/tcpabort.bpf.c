@@ -771,6 +771,13 @@ static __always_inline __u64 sock_cookie(struct sock *sk)
 	return sk ? BPF_CORE_READ(sk, __sk_common.skc_cookie.counter) : 0;
 }
 
+/* The few syscalls we follow; checked before any map is touched. */
+static __always_inline bool ta_syscall_wanted(long id)
+{
+	return id == TA_NR_connect || id == TA_NR_accept || id == TA_NR_accept4 ||
+	       id == TA_NR_shutdown || id == TA_NR_close || id == TA_NR_getsockopt;
+}
+
 SEC("tp_btf/sys_enter")
 int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
 {
@@ -835,7 +842,7 @@ SEC("tp_btf/sys_exit")
 int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct sys_args *args = bpf_map_lookup_elem(&sys_pending, &tid);
+	struct sys_args *args;
 	struct sock_info *si;
 	struct sock *sk;
 	__u64 cookie;
@@ -843,6 +850,10 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 	__u32 sys;
 	int fd;
 
+	/* Every process's every syscall passes here: no map lookup unless it is ours. */
+	if (!ta_syscall_wanted(TA_SYSCALL_NR(regs)))
+		return 0;
+	args = bpf_map_lookup_elem(&sys_pending, &tid);
 	if (!args)
 		return 0;
 	sys = args->sys;
