@@ -214,6 +214,21 @@ static __always_inline void read_tuple(const struct sock_common *skc, struct soc
 	}
 }
 
+/*
+ * The local port: skc_num, or, once CLOSE has released it (an accepted child
+ * reset in the accept queue, a refused connect), the full socket's
+ * inet_sport, which stays.  Timewait and request socks keep skc_num.
+ */
+static __always_inline __u16 local_port(const struct sock_common *skc)
+{
+	__u16 port = BPF_CORE_READ(skc, skc_num);
+	__u8 state = BPF_CORE_READ(skc, skc_state);
+
+	if (port || state == TCP_TIME_WAIT || state == TCP_NEW_SYN_RECV)
+		return port;
+	return bpf_ntohs(BPF_CORE_READ((const struct inet_sock *)skc, inet_sport));
+}
+
 static __always_inline void tuple_key_of(const struct sock_info *si, struct tuple_key *k)
 {
 	__builtin_memcpy(k->saddr, si->saddr, sizeof(k->saddr));
@@ -231,7 +246,7 @@ static __always_inline struct sock_info *track(__u64 cookie, const struct sock_c
 	struct sock_info *p;
 
 	si.tgid = tgid;
-	read_tuple(skc, &si, BPF_CORE_READ(skc, skc_num));
+	read_tuple(skc, &si, local_port(skc));
 	bpf_map_update_elem(&socks, &cookie, &si, BPF_NOEXIST);
 	p = bpf_map_lookup_elem(&socks, &cookie);
 	if (p && p->sport) {
@@ -251,7 +266,7 @@ static __always_inline void refresh_tuple(__u64 cookie, const struct sock_common
 	/* A socket keeps its tuple once it has one. */
 	if (had)
 		return;
-	read_tuple(skc, si, BPF_CORE_READ(skc, skc_num));
+	read_tuple(skc, si, local_port(skc));
 	if (!had && si->sport) {
 		struct tuple_key k = {};
 

@@ -115,9 +115,10 @@ static bool handed_to_timewait(const struct conn *c)
 
 /*
  * Is this the first thing that happens to a socket?  connect (CLOSE ->
- * SYN_SENT), listen (CLOSE -> LISTEN), a child leaving SYN_RECV, or the
- * accept that hands a child to the application.  A connection whose first
- * event is anything else was already alive when the attach happened.
+ * SYN_SENT, or the connect() call itself), listen (CLOSE -> LISTEN), or a
+ * child cloned from a traced listener (LISTEN -> SYN_RECV).  accept() is
+ * not: a child of an untraced listener lived in the accept queue unseen,
+ * and an RST may have come and gone there.
  */
 static bool birth(const struct ta_event *e)
 {
@@ -125,7 +126,7 @@ static bool birth(const struct ta_event *e)
 		return e->a == TA_TCP_CLOSE || e->a == TA_TCP_SYN_RECV ||
 		       e->a == TA_TCP_NEW_SYN_RECV || e->a == TA_TCP_LISTEN;
 	if (e->kind == TA_EV_SYSCALL)
-		return e->b == TA_SYS_CONNECT || e->b == TA_SYS_ACCEPT;
+		return e->b == TA_SYS_CONNECT;
 	return false;
 }
 

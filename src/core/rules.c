@@ -527,11 +527,44 @@ static bool self_reset(const struct facts *f)
 	       f->rst_reason == TA_RST_TCP_ABORT_ON_DATA;
 }
 
+/*
+ * The RST itself was not seen (its socket's beginning was missed), but recv
+ * or send returned ECONNRESET: the kernel stores that only for an RST
+ * received in a synchronized state, or for our own SO_LINGER {1,0} abort,
+ * which would have shown as our close and RST.
+ */
+static bool rule_peer_reset_unseen(const struct facts *f, struct verdict *v)
+{
+	size_t call = NONE;
+
+	if (!f->c->midlife || f->rst_recv != NONE || f->rst_sent != NONE)
+		return false;
+	if (f->recv_err != NONE && ev(f, f->recv_err)->a == -ECONNRESET)
+		call = f->recv_err;
+	else if (f->send_err != NONE && ev(f, f->send_err)->a == -ECONNRESET)
+		call = f->send_err;
+	if (call == NONE || (f->close_call != NONE && f->close_call < call))
+		return false;
+	cite(v, call, "%s returned ECONNRESET, which only an RST received from the peer stores",
+	     ev(f, call)->kind == TA_EV_RECV ? "recv" : "send");
+	cite_calls(f, v);
+	say(v, "The peer reset the connection: %s returned ECONNRESET, and the kernel stores that "
+	       "error only when an RST arrives in a synchronized state. The RST itself was not "
+	       "seen: it came before tracing followed this socket (the socket predates the attach, "
+	       "or waited in the accept queue of a listener that does), so its sender and whether "
+	       "a FIN came first are not known.",
+	    ev(f, call)->kind == TA_EV_RECV ? "recv" : "send");
+	say_calls(f, v);
+	return true;
+}
+
 static bool rule_peer_reset(const struct facts *f, struct verdict *v)
 {
 	const struct ta_event *r;
 
-	if (f->rst_recv == NONE || !synchronized(f->rst_recv_state))
+	if (f->rst_recv == NONE)
+		return rule_peer_reset_unseen(f, v);
+	if (!synchronized(f->rst_recv_state))
 		return false;
 	if (f->peer_fin != NONE && f->peer_fin < f->rst_recv)
 		return false;
@@ -834,8 +867,9 @@ static void completeness(const struct facts *f, struct verdict *v)
 				  "ended: its last events may be among them");
 	else if (c->midlife)
 		snprintf(v->missing, sizeof(v->missing),
-			 "its beginning was not seen: the socket predates the attach, or these are "
-			 "the last events of a connection already reported");
+			 "its beginning was not seen: the socket predates the attach, was accepted "
+			 "from a listener that does, or these are the last events of a connection "
+			 "already reported");
 	else if (!c->ended)
 		snprintf(v->missing, sizeof(v->missing),
 			 "the connection had not ended when tracing stopped");

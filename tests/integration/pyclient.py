@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A client that is not tcpabort-repro: the two classic failures, written the
 way an application would be, to check the tracer against a program it was not
-built with.  Usage: pyclient.py fin-then-rst|peer-crash|orderly|serve-after-pause|hold|churn|block-recv
+built with.  Usage: pyclient.py fin-then-rst|peer-crash|orderly|serve-after-pause|hold|churn|block-recv|old-listener-reset
 
 Forks a server child on 127.0.0.1, prints its pids, then waits for SIGUSR1
 (the tracer attaches meanwhile).  Prints what each client call returned.
@@ -10,6 +10,8 @@ import errno
 import os
 import signal
 import socket
+import struct
+
 import sys
 import time
 
@@ -111,8 +113,30 @@ def block_recv():
     c.close()
 
 
+def old_listener_reset():
+    """Like a long-running server: the listener predates the attach.  A
+    peer connects and resets while the child waits in the accept queue, so
+    the RST comes before the tracer can know the socket is ours."""
+    lsock, port = listener()
+    wait_for_attach()
+    child = os.fork()
+    if child == 0:
+        c = socket.create_connection(("127.0.0.1", port))
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        c.close()
+        os._exit(0)
+    os.waitpid(child, 0)
+    time.sleep(0.1)
+    conn, _ = lsock.accept()
+    call("recv", lambda: conn.recv(1))
+    conn.close()
+
+
 def main():
     mode = sys.argv[1]
+    if mode == "old-listener-reset":
+        old_listener_reset()
+        return
     if mode == "block-recv":
         block_recv()
         return

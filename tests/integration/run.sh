@@ -158,6 +158,14 @@ check "lost events: affected verdicts are incomplete and say why" "$out" \
 check "lost events: verdicts that lost nothing stay complete" "$out" \
 	'map(select(.type=="connection" and .complete)) | length > 0'
 
+# --- the RST came before we could know the socket: inferred, and said so -------
+
+fresh_ns
+out=$WORK/oldlistener.jsonl
+run_traced "$NS" "$out" --json python3 "$PY" old-listener-reset
+check "old listener: reset in the accept queue is peer_reset, marked incomplete" "$out" \
+	"$conn_of_traced | length == 1 and .[0].cause == \"peer_reset\" and .[0].errno == \"ECONNRESET\" and .[0].complete == false and (.[0].explanation | test(\"not seen\")) and .[0].sport != 0"
+
 # --- SIGINT flushes connections still open -------------------------------------
 
 fresh_ns
