@@ -663,14 +663,18 @@ static __always_inline void on_length(struct sock *sk, int ret, int flags, bool 
 	__s32 sigpipe = 0;
 	__u64 cookie;
 
-	if (!is_tcp(sk))
+	/*
+	 * send/recv run in the caller's context, and every one on the host
+	 * passes here: decide by the caller first, before a socket cookie is
+	 * made for a socket that is not ours.  (A traced socket used by an
+	 * untraced process, after fd passing or fork, is not followed here.)
+	 */
+	if (!tgid_traced(tgid) || !is_tcp(sk))
 		return;
 	cookie = bpf_get_socket_cookie(sk);
 	si = bpf_map_lookup_elem(&socks, &cookie);
 	if (!si) {
-		/* send/recv run in the caller's context: the caller owns the socket. */
-		if (!tgid_traced(tgid))
-			return;
+		/* The caller owns the socket. */
 		si = track(cookie, &sk->__sk_common, tgid);
 		if (!si)
 			return;
