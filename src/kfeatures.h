@@ -18,8 +18,8 @@ struct kfeatures {
 	bool send_recv_length; /* sock:sock_send_length / sock_recv_length: 6.3+ */
 	bool error_report;     /* sock:inet_sk_error_report: 5.14+ */
 	bool set_state;	       /* sock:inet_sock_set_state: 4.16+ */
-	bool retransmit;	/* tcp:tcp_retransmit_skb: 4.15+ */
-	bool retransmit_err;	/* ... with its err argument */
+	bool retransmit;       /* tcp:tcp_retransmit_skb: 4.15+ */
+	bool retransmit_err;   /* ... with its err argument */
 	bool tcp_tracepoints;  /* tcp_send_reset, tcp_receive_reset, tcp_destroy_sock: 4.15+ */
 	char rst_names[TA_MAX_RST_REASONS][TA_NAME_LEN]; /* by the kernel's numbers */
 	char kernel[128];

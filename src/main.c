@@ -245,9 +245,11 @@ int main(int argc, char **argv)
 	if (selftest) {
 		if (o.npids)
 			die(EXIT_USAGE, "--selftest traces its own scenarios: no -p (try --help)");
-		if (!privileged())
-			die(EXIT_PRIVILEGE, "permission denied: --selftest needs root (namespaces, "
-					    "BPF); try: sudo %s --selftest",
+		/* Network namespaces and nftables need CAP_SYS_ADMIN/CAP_NET_ADMIN: root. */
+		if (geteuid() != 0)
+			die(EXIT_PRIVILEGE,
+			    "permission denied: --selftest needs root (network "
+			    "namespaces, nftables, BPF); try: sudo %s --selftest",
 			    argv[0]);
 		return selftest_main(keep);
 	}
@@ -264,6 +266,13 @@ int main(int argc, char **argv)
 			o.pids[i] = tgid;
 		}
 	}
+	/* Thread IDs mapped to their process can repeat a PID given as such. */
+	for (int i = 0; i < o.npids; i++)
+		for (int k = i + 1; k < o.npids;)
+			if (o.pids[k] == o.pids[i])
+				o.pids[k] = o.pids[--o.npids];
+			else
+				k++;
 	if (!privileged())
 		die(EXIT_PRIVILEGE,
 		    "permission denied: tracing needs root (or CAP_BPF and "

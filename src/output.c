@@ -11,6 +11,7 @@
 /* A full disk or a closed pipe must not go unnoticed: the caller checks o->err. */
 static void flush(struct out *o)
 {
+	errno = 0;
 	if ((fflush(o->f) || ferror(o->f)) && !o->err)
 		o->err = errno ? errno : EIO;
 }
@@ -73,7 +74,10 @@ void describe_event(const struct tl_event *t, char *buf, size_t len)
 			snprintf(buf, len, "RST sent to us by this host, no socket (%s)", reason);
 		break;
 	case TA_EV_SK_ERROR:
-		if (!e->a)
+		if (!e->a && e->b)
+			snprintf(buf, len, "soft error %s, not yet fatal (%s)", errname(e->b),
+				 ta_state_name(e->state));
+		else if (!e->a)
 			snprintf(buf, len, "error report, nothing stored (%s)",
 				 ta_state_name(e->state));
 		else

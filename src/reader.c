@@ -99,7 +99,9 @@ static int parse_event(json_t *o, struct tl_event *t, char *err, size_t errlen)
 	e->task_pid = u64(o, "task_tid");
 	if (comm)
 		strncpy(e->comm, comm, sizeof(e->comm) - 1);
-	if (json_is_true(json_object_get(o, "other_task")))
+	/* "softirq" is this flag's name in captures made before it was renamed. */
+	if (json_is_true(json_object_get(o, "other_task")) ||
+	    json_is_true(json_object_get(o, "softirq")))
 		e->flags |= TA_F_SOFTIRQ;
 	if (json_is_true(json_object_get(o, "lost_before")))
 		e->flags |= TA_F_LOST_BEFORE;

@@ -56,7 +56,11 @@ static int report_file(const char *path, struct out *out)
 		ret = EXIT_BAD_INPUT;
 	}
 	r.s.lost = r.meta.lost;
-	session_finish(&r.s);
+	/* Verdicts from a file cut at a bad line would look final; they are not. */
+	if (ret == EXIT_OK)
+		session_finish(&r.s);
+	else
+		session_discard(&r.s);
 	if (r.meta.skipped)
 		warn("%s: skipped %llu events of kinds this version does not know", path,
 		     (unsigned long long)r.meta.skipped);

@@ -28,7 +28,7 @@
 #include "selftest.h"
 #include "util.h"
 
-#define MAX_SCENARIOS 64
+#define MAX_SCENARIOS	64
 #define STEP_TIMEOUT_MS 20000
 
 struct scenario {
@@ -204,8 +204,9 @@ static void judge(const char *path, pid_t pid, const struct scenario *sc, struct
 			if (cause && !strcmp(cause, sc->cause) && !strcmp(err, sc->err))
 				oc->pass = true;
 			if (used < sizeof(oc->seen))
-				used += snprintf(oc->seen + used, sizeof(oc->seen) - used, "%s%s/%s",
-						 used ? " " : "", cause ? cause : "?", err);
+				used += snprintf(oc->seen + used, sizeof(oc->seen) - used,
+						 "%s%s/%s", used ? " " : "", cause ? cause : "?",
+						 err);
 		}
 		json_decref(j);
 	}
@@ -220,7 +221,7 @@ static void run_one(const char *repro, const char *dir, const struct scenario *s
 {
 	char app[PATH_MAX], out[PATH_MAX];
 	pid_t rp, tp;
-	int fd, rc;
+	int fd, rrc, trc;
 
 	memset(oc, 0, sizeof(*oc));
 	snprintf(app, sizeof(app), "%s/%s.app", dir, sc->name);
@@ -250,13 +251,18 @@ static void run_one(const char *repro, const char *dir, const struct scenario *s
 		return;
 	}
 	kill(rp, SIGUSR1);
-	rc = wait_exit(rp);
-	if (rc != 0)
-		snprintf(oc->note, sizeof(oc->note), "scenario exit %d (see %s.app)", rc, sc->name);
-	rc = wait_exit(tp);
-	if (rc != 0)
-		snprintf(oc->note, sizeof(oc->note), "tracer exit %d", rc);
+	rrc = wait_exit(rp);
+	trc = wait_exit(tp);
 	judge(out, rp, sc, oc);
+	/* A scenario that did not produce its outcome proves nothing, whatever the verdict. */
+	if (rrc != 0) {
+		oc->pass = false;
+		snprintf(oc->note, sizeof(oc->note), "scenario exit %d (see %s.app)", rrc,
+			 sc->name);
+	} else if (trc != 0) {
+		oc->pass = false;
+		snprintf(oc->note, sizeof(oc->note), "tracer exit %d", trc);
+	}
 }
 
 /* The work directory holds only files we wrote. */

@@ -129,3 +129,8 @@ void session_finish(struct session *s)
 	}
 	ct_free(&s->conns);
 }
+
+void session_discard(struct session *s)
+{
+	ct_free(&s->conns);
+}

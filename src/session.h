@@ -39,5 +39,7 @@ void session_tick(struct session *s, uint64_t now_ns);
  * those verdicts are marked incomplete.
  */
 void session_finish(struct session *s);
+/* Frees everything without printing: for input found to be bad. */
+void session_discard(struct session *s);
 
 #endif /* TA_SESSION_H */

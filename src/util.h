@@ -13,8 +13,8 @@ enum ta_exit {
 	EXIT_NO_PROCESS = 3,	  /* a PID does not exist */
 	EXIT_PRIVILEGE = 4,	  /* not root / missing capabilities */
 	EXIT_KERNEL = 5,	  /* kernel lacks BTF or a required hook */
-	EXIT_NO_INPUT = 6,	/* report: a file cannot be read */
-	EXIT_BAD_INPUT = 7,	/* report: a file is not tcpabort-trace JSON */
+	EXIT_NO_INPUT = 6,	  /* report: a file cannot be read */
+	EXIT_BAD_INPUT = 7,	  /* report: a file is not tcpabort-trace JSON */
 	EXIT_SELFTEST_FAILED = 8, /* --selftest: a scenario got the wrong verdict */
 };
 

@@ -58,7 +58,10 @@ static enum ta_rst infer_reason(const struct facts *f, size_t idx)
 
 	if (e->state == TA_TCP_TIME_WAIT)
 		return TA_RST_TCP_TIMEWAIT_SOCKET;
-	/* Destroyed before it: a timewait sock answered data for a closed socket. */
+	/*
+	 * Sent after the full socket was destroyed, under its cookie: what is
+	 * left of a closed socket (its timewait sock) answered data.
+	 */
 	for (size_t i = 0; i < idx; i++)
 		if (c->ev[i].ev.kind == TA_EV_DESTROY)
 			return TA_RST_TCP_ABORT_ON_DATA;

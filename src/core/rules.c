@@ -242,9 +242,12 @@ static bool rule_connect_on_dead_socket(const struct facts *f, struct verdict *v
 	first = f->connect_call != NONE ? ev(f, f->connect_call) : NULL;
 	cite(v, f->syn_sent, "connect() started: CLOSE -> SYN_SENT");
 	cite(v, f->sk_error, "the first attempt failed: the kernel stored %s", errname(f->sk_err));
-	if (first && f->connect_call != f->connect_aborted && first->a < 0)
+	if (first && f->connect_call != f->connect_aborted && first->a < 0 &&
+	    !transient_errno(-first->a))
 		cite(v, f->connect_call, "connect() returned %s, consuming that error",
 		     errname(-first->a));
+	else if (f->consumed != NONE && f->consumed != f->connect_aborted)
+		cite(v, f->consumed, "the application read that error, which consumed it");
 	cite(v, f->connect_aborted,
 	     "connect() on the same, now closed socket returned ECONNABORTED");
 	say(v,
@@ -548,11 +551,12 @@ static bool rule_peer_reset_unseen(const struct facts *f, struct verdict *v)
 	cite(v, call, "%s returned ECONNRESET, which only an RST received from the peer stores",
 	     ev(f, call)->kind == TA_EV_RECV ? "recv" : "send");
 	cite_calls(f, v);
-	say(v, "The peer reset the connection: %s returned ECONNRESET, and the kernel stores that "
-	       "error only when an RST arrives in a synchronized state. The RST itself was not "
-	       "seen: it came before tracing followed this socket (the socket predates the attach, "
-	       "or waited in the accept queue of a listener that does), so its sender and whether "
-	       "a FIN came first are not known.",
+	say(v,
+	    "The peer reset the connection: %s returned ECONNRESET, and the kernel stores that "
+	    "error only when an RST arrives in a synchronized state. The RST itself was not "
+	    "seen: it came before tracing followed this socket (the socket predates the attach, "
+	    "or waited in the accept queue of a listener that does), so its sender and whether "
+	    "a FIN came first are not known.",
 	    ev(f, call)->kind == TA_EV_RECV ? "recv" : "send");
 	say_calls(f, v);
 	return true;
@@ -613,7 +617,12 @@ static bool rule_memory_abort(const struct facts *f, struct verdict *v)
 	say(v, "After the owner closed the socket, the kernel dropped it instead of finishing the "
 	       "close: there were too many orphaned sockets (net.ipv4.tcp_max_orphans) or TCP was "
 	       "out of memory (net.ipv4.tcp_mem), so it sent an RST (TCP_ABORT_ON_MEMORY, MIB "
-	       "TCPAbortOnMemory). The peer sees ECONNRESET, or nothing if the RST is lost.");
+	       "TCPAbortOnMemory).");
+	if (f->our_fin != NONE && f->our_fin < f->rst_sent)
+		say(v, " Our FIN had gone out first, so the peer reads EOF, and its next send "
+		       "fails with EPIPE (the RST reaches it in CLOSE_WAIT).");
+	else
+		say(v, " The peer's next call fails with ECONNRESET.");
 	return true;
 }
 
@@ -626,8 +635,9 @@ static bool rule_reset_sent_linger2(const struct facts *f, struct verdict *v)
 	cite_our_rst(f, v, "close() in FIN_WAIT2 with TCP_LINGER2 < 0");
 	say(v, "We had sent our FIN and were waiting in FIN_WAIT2 for the peer's; close() with "
 	       "TCP_LINGER2 set below zero tells the kernel not to wait, so it aborted the "
-	       "connection with an RST (TCP_ABORT_ON_LINGER). The peer's next call fails with "
-	       "ECONNRESET (or EPIPE if it had already seen our FIN and then reads the RST).");
+	       "connection with an RST (TCP_ABORT_ON_LINGER). The peer had our FIN already: it "
+	       "reads EOF, and its next send fails with EPIPE (the RST reaches it in "
+	       "CLOSE_WAIT).");
 	return true;
 }
 
@@ -676,7 +686,7 @@ static bool rule_reset_sent_data_after_close(const struct facts *f, struct verdi
 		return false;
 	cite(v, f->close_call, "the owner closed the socket");
 	cite(v, f->our_fin, "we sent our FIN");
-	cite(v, f->handoff, "the closed socket went on as a timewait socket");
+	cite(v, f->handoff, "the closed socket left FIN_WAIT2 quietly (no RST then)");
 	if (f->rst_recv != NONE && f->rst_recv < f->rst_sent)
 		cite(v, f->rst_recv,
 		     "data arrived at the closed socket, which reset itself "
@@ -803,7 +813,7 @@ static const struct rule rules[] = {
 	{ { "connection_refused", ECONNREFUSED, "WSAECONNREFUSED (10061)",
 	    "RST received in SYN_SENT: nothing listening" },
 	  rule_connection_refused },
-	{ { "icmp_unreachable", EHOSTUNREACH, "WSAEHOSTUNREACH (10065)",
+	{ { "icmp_unreachable", EHOSTUNREACH, NULL,
 	    "an ICMP error ended the connection (EHOSTUNREACH, ENETUNREACH...)" },
 	  rule_icmp_unreachable },
 	{ { "timeout_keepalive", ETIMEDOUT, "WSAETIMEDOUT (10060)", "keepalive probes unanswered" },

@@ -355,7 +355,7 @@ const struct scenario repro_scenarios[] = {
 			   "EOF; its next send() fails with EPIPE.\n"
 			   "Needs root, and CHANGES A GLOBAL SYSCTL: tcp_max_orphans is one\n"
 			   "value for the whole host. It is set to 0 for the one close()\n"
-			   "(tens of microseconds, all signals blocked) while the server\n"
+			   "(about 0.1 ms, all signals blocked) while the server\n"
 			   "keeps one orphan of its own, and restored at once; a guardian\n"
 			   "process restores it if the client is killed meanwhile. Other\n"
 			   "sockets closed on the host in that window would be aborted\n"
