@@ -122,7 +122,7 @@ static void describe_sender(const struct tl_event *t, char *buf, size_t len)
 		snprintf(buf, len, "pid %u (%.16s) aborted the connection there: %s, %s",
 			 e->task_tgid, e->comm, reason, ta_rst_meaning(t->rst));
 	else
-		snprintf(buf, len, "a socket on this host sent it: %s (%s)", reason,
+		snprintf(buf, len, "the sending socket's reason was %s (%s)", reason,
 			 ta_rst_meaning(t->rst));
 }
 
