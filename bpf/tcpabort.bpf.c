@@ -604,8 +604,7 @@ int BPF_PROG(on_destroy, struct sock *sk)
 	 * tuple, and may still answer late data with an RST: keep its entries
 	 * and let the LRU retire them.
 	 */
-	if (si->closed_from == TCP_FIN_WAIT1 || si->closed_from == TCP_FIN_WAIT2 ||
-	    si->closed_from == TCP_CLOSING)
+	if (ta_has_timewait_successor(si->closed_from))
 		return 0;
 	tuple_key_of(si, &k);
 	bpf_map_delete_elem(&tuples, &k);

@@ -116,4 +116,15 @@ enum ta_tcp_state {
 
 
 
+/*
+ * A socket closed from these states without an RST goes on as a timewait
+ * sock with the same cookie, which may still answer late data with an RST:
+ * the BPF side keeps its entries for it, the session waits for it.
+ */
+static inline int ta_has_timewait_successor(unsigned int closed_from)
+{
+	return closed_from == TA_TCP_FIN_WAIT1 || closed_from == TA_TCP_FIN_WAIT2 ||
+	       closed_from == TA_TCP_CLOSING;
+}
+
 #endif /* TCPABORT_H */

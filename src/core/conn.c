@@ -107,8 +107,7 @@ static bool handed_to_timewait(const struct conn *c)
 		if (e->kind == TA_EV_RST_SENT || e->kind == TA_EV_RST_RECV)
 			return false;
 		if (e->kind == TA_EV_STATE && e->b == TA_TCP_CLOSE)
-			return e->a == TA_TCP_FIN_WAIT1 || e->a == TA_TCP_FIN_WAIT2 ||
-			       e->a == TA_TCP_CLOSING;
+			return ta_has_timewait_successor(e->a);
 	}
 	return false;
 }
