@@ -332,6 +332,8 @@ static __always_inline void emit(__u64 cookie, struct sock_info *si, const struc
 	__builtin_memcpy(e->saddr, si->saddr, sizeof(e->saddr));
 	__builtin_memcpy(e->daddr, si->daddr, sizeof(e->daddr));
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	BPF_CORE_READ_STR_INTO(&e->pcomm, (struct task_struct *)bpf_get_current_task(), group_leader,
+			       comm);
 	bpf_ringbuf_submit(e, 0);
 	si->lost = 0;
 }

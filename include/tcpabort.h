@@ -13,7 +13,7 @@
 #ifndef TCPABORT_H
 #define TCPABORT_H
 
-#define TA_WIRE_VERSION 1
+#define TA_WIRE_VERSION 2
 #define TA_COMM_LEN	16
 
 /* What a record says happened.  Numbers are part of the wire format. */
@@ -32,6 +32,14 @@ enum ta_kind {
 			      * a = reason, b = sender's state, aux = sender's unread bytes,
 			      * peer_cookie = the sender, 0 if no socket */
 	TA_EV_RETRANS = 10,  /* tcp_retransmit_skb, the first of a run: a = err */
+	TA_EV_JOIN = 11,     /* the socket was already open when tracing began (found at
+			      * attach in a traced process's fd table, or when a process
+			      * joined the scope): state = its state then, a = bytes
+			      * received and not read, b = bytes sent and not acked,
+			      * c = the fd, aux = a listener's accept-queue length */
+	TA_EV_PROC = 12,     /* a traced process, not a socket (cookie 0): b = enum
+			      * ta_proc, owner_tgid = the process, a = its parent (FORK,
+			      * START) or its exit status as wait() reports it (EXIT) */
 	TA_EV_MAX
 };
 
@@ -41,8 +49,12 @@ enum ta_sys {
 	TA_SYS_CONNECT = 1,  /* c = address family asked for */
 	TA_SYS_ACCEPT = 2,   /* the record belongs to the accepted socket */
 	TA_SYS_SHUTDOWN = 3, /* c = how */
-	TA_SYS_CLOSE = 4,
+	TA_SYS_CLOSE = 4,    /* c = fd; aux = other references to the open file that remain
+			      * (a forked copy of the fd): when not 0, this close() released
+			      * one descriptor and the socket stays open */
 	TA_SYS_SO_ERROR = 5, /* getsockopt(SO_ERROR): c = value returned */
+	TA_SYS_EXIT = 6,     /* the owner exited with the socket open: the kernel closed it on
+			      * the process's behalf; c = the exit status as wait() reports it */
 	TA_SYS_MAX
 };
 
@@ -51,6 +63,15 @@ enum ta_sigpipe {
 	TA_SIGPIPE_NONE = 0,
 	TA_SIGPIPE_HANDLED = 1,	/* raised; caught, ignored or blocked: the process lives */
 	TA_SIGPIPE_FATAL = 2,	/* raised with the default action: the process is killed */
+};
+
+/* What happened to a traced process (TA_EV_PROC, field b). */
+enum ta_proc {
+	TA_PROC_NONE = 0,
+	TA_PROC_START = 1, /* traced from the start: given on the command line, or found in scope */
+	TA_PROC_FORK = 2,  /* forked by a traced process after the attach: followed */
+	TA_PROC_EXEC = 3,  /* entered the scope by exec (--comm, --cgroup): comm is the new name */
+	TA_PROC_EXIT = 4,  /* the whole process exited */
 };
 
 /* Bits in ta_event.flags. */
@@ -93,7 +114,8 @@ struct ta_event {
 			 * RST_SENT, PEER_RST: bytes the sender had received but not read */
 	__u8 saddr[16];
 	__u8 daddr[16];
-	char comm[TA_COMM_LEN]; /* comm of the running task */
+	char comm[TA_COMM_LEN];	 /* comm of the running task (the thread's name) */
+	char pcomm[TA_COMM_LEN]; /* its process's name (the thread group leader's comm) */
 };
 
 /* TCP states as the kernel numbers them (include/net/tcp_states.h). */

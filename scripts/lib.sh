@@ -7,7 +7,7 @@
 #   CMD's output goes to OUT.app.  Sets APP_RC and TRACER_RC.
 #   In TRACER ARGS, @SERVER@ stands for the pid CMD prints as "server pid N".
 
-TRACER=${TRACER:-build/tcpabort-trace}
+TRACER=${TRACER:-${BUILD:-build}/tcpabort-trace}
 
 # wait_for FILE PATTERN SECONDS
 wait_for() {

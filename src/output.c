@@ -44,6 +44,21 @@ static void result(char *buf, size_t len, int ret)
 		snprintf(buf, len, "%d", ret);
 }
 
+/* "exit code 0", "killed by SIGKILL": a wait() status. */
+static const char *exit_status(int status, char *buf, size_t len)
+{
+	int sig = status & 0x7f;
+
+	if (!sig)
+		snprintf(buf, len, "exit code %d", (status >> 8) & 0xff);
+	else if (sigabbrev_np(sig))
+		snprintf(buf, len, "killed by SIG%s%s", sigabbrev_np(sig),
+			 status & 0x80 ? ", core dumped" : "");
+	else
+		snprintf(buf, len, "killed by signal %d", sig);
+	return buf;
+}
+
 void describe_event(const struct tl_event *t, char *buf, size_t len)
 {
 	const struct ta_event *e = &t->ev;
@@ -115,7 +130,17 @@ void describe_event(const struct tl_event *t, char *buf, size_t len)
 		result(r, sizeof(r), e->a);
 		switch (e->b) {
 		case TA_SYS_CLOSE:
-			snprintf(buf, len, "close(fd %d)", e->c);
+			if (e->aux)
+				snprintf(buf, len,
+					 "close(fd %d): a descriptor copy still holds the socket "
+					 "open",
+					 e->c);
+			else
+				snprintf(buf, len, "close(fd %d)", e->c);
+			break;
+		case TA_SYS_EXIT:
+			snprintf(buf, len, "the owner exited (%s); the kernel closed the socket",
+				 exit_status(e->c, r, sizeof(r)));
 			break;
 		case TA_SYS_SO_ERROR:
 			snprintf(buf, len, "getsockopt(SO_ERROR) = %s, value %s", r,
@@ -131,6 +156,28 @@ void describe_event(const struct tl_event *t, char *buf, size_t len)
 		default:
 			snprintf(buf, len, "%s() = %s", ta_sys_name(e->b), r);
 		}
+		break;
+	case TA_EV_JOIN:
+		if (e->state == TA_TCP_LISTEN)
+			snprintf(buf, len,
+				 "already open at attach (fd %d): LISTEN, %u waiting to be accepted",
+				 e->c, e->aux);
+		else
+			snprintf(buf, len,
+				 "already open at attach (fd %d): %s, %d bytes unread, %d unacked",
+				 e->c, ta_state_name(e->state), e->a, e->b);
+		break;
+	case TA_EV_PROC:
+		if (e->b == TA_PROC_EXIT)
+			snprintf(buf, len, "process %u exited (%s)", e->owner_tgid,
+				 exit_status(e->a, r, sizeof(r)));
+		else if (e->b == TA_PROC_FORK)
+			snprintf(buf, len, "process %u forked from %d: followed", e->owner_tgid,
+				 e->a);
+		else if (e->b == TA_PROC_EXEC)
+			snprintf(buf, len, "process %u entered the scope by exec", e->owner_tgid);
+		else
+			snprintf(buf, len, "process %u traced", e->owner_tgid);
 		break;
 	default:
 		snprintf(buf, len, "event kind %u", e->kind);
@@ -205,6 +252,7 @@ static void json_event(struct jw *w, const struct tl_event *t)
 	jw_u64(w, "task_pid", e->task_tgid);
 	jw_u64(w, "task_tid", e->task_pid);
 	jw_strn(w, "task_comm", e->comm, sizeof(e->comm));
+	jw_strn(w, "task_process", e->pcomm, sizeof(e->pcomm));
 	/* The event ran while another process was current: softirq, a timer, ss... */
 	jw_bool(w, "other_task", e->flags & TA_F_SOFTIRQ);
 	format_addr(e, true, addr, sizeof(addr));
@@ -253,6 +301,21 @@ static void json_event(struct jw *w, const struct tl_event *t)
 		jw_i64(w, "ret", e->a);
 		json_errno(w, "errno", e->a < 0 ? -e->a : 0);
 		jw_i64(w, "arg", e->c);
+		if (e->b == TA_SYS_CLOSE)
+			jw_u64(w, "other_refs", e->aux);
+		break;
+	case TA_EV_JOIN:
+		jw_i64(w, "unread", e->a);
+		jw_i64(w, "unacked", e->b);
+		jw_i64(w, "fd", e->c);
+		jw_u64(w, "accept_queue", e->aux);
+		break;
+	case TA_EV_PROC:
+		jw_str(w, "what", ta_proc_name(e->b));
+		if (e->b == TA_PROC_EXIT)
+			jw_i64(w, "status", e->a);
+		else
+			jw_i64(w, "parent", e->a);
 		break;
 	}
 	jw_u64(w, "tx_bytes", e->tx_bytes);
@@ -261,6 +324,7 @@ static void json_event(struct jw *w, const struct tl_event *t)
 	jw_u64(w, "rx_calls", e->rx_calls);
 	jw_u64(w, "retrans", e->retrans);
 	jw_bool(w, "lost_before", e->flags & TA_F_LOST_BEFORE);
+	jw_bool(w, "midlife", e->flags & TA_F_MIDLIFE);
 	jw_obj_close(w);
 }
 

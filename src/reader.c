@@ -77,6 +77,7 @@ static int parse_event(json_t *o, struct tl_event *t, char *err, size_t errlen)
 	struct ta_event *e = &t->ev;
 	const char *kind = json_string_value(json_object_get(o, "kind"));
 	const char *comm = json_string_value(json_object_get(o, "task_comm"));
+	const char *pcomm = json_string_value(json_object_get(o, "task_process"));
 	const char *reason;
 	bool ok = true, v6 = false, v6d = false;
 
@@ -99,6 +100,8 @@ static int parse_event(json_t *o, struct tl_event *t, char *err, size_t errlen)
 	e->task_pid = u64(o, "task_tid");
 	if (comm)
 		strncpy(e->comm, comm, sizeof(e->comm) - 1);
+	/* Format v1 had only the thread's name. */
+	snprintf(e->pcomm, sizeof(e->pcomm), "%s", pcomm ? pcomm : e->comm);
 	/* "softirq" is this flag's name in captures made before it was renamed. */
 	if (json_is_true(json_object_get(o, "other_task")) ||
 	    json_is_true(json_object_get(o, "softirq")))
@@ -162,6 +165,19 @@ static int parse_event(json_t *o, struct tl_event *t, char *err, size_t errlen)
 		e->a = i64(o, "ret");
 		e->b = ta_sys_from_name(json_string_value(json_object_get(o, "call")) ?: "");
 		e->c = i64(o, "arg");
+		e->aux = u64(o, "other_refs");
+		if (!e->b)
+			ok = false;
+		break;
+	case TA_EV_JOIN:
+		e->a = i64(o, "unread");
+		e->b = i64(o, "unacked");
+		e->c = i64(o, "fd");
+		e->aux = u64(o, "accept_queue");
+		break;
+	case TA_EV_PROC:
+		e->b = ta_proc_from_name(json_string_value(json_object_get(o, "what")) ?: "");
+		e->a = i64(o, e->b == TA_PROC_EXIT ? "status" : "parent");
 		if (!e->b)
 			ok = false;
 		break;

@@ -151,8 +151,10 @@ struct conn *ct_feed(struct conn_table *ct, const struct tl_event *e)
 	c->ev[c->n++] = *e;
 	c->owner = e->ev.owner_tgid;
 	/* current is the owner only when the event ran in its context. */
-	if (e->ev.task_tgid == e->ev.owner_tgid)
-		memcpy(c->comm, e->ev.comm, sizeof(c->comm));
+	if (e->ev.task_tgid == e->ev.owner_tgid) {
+		memcpy(c->comm, e->ev.pcomm[0] ? e->ev.pcomm : e->ev.comm, sizeof(c->comm));
+		memcpy(c->thread, e->ev.comm, sizeof(c->thread));
+	}
 	if (e->ev.flags & TA_F_LOST_BEFORE)
 		c->lost = true;
 	if (e->ev.flags & TA_F_MIDLIFE)

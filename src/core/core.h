@@ -54,7 +54,8 @@ struct conn {
 	bool listener;	    /* a listening socket: events, but no connection verdict */
 	bool errors_unseen; /* the kernel cannot report stored errors (before 5.14) */
 	uint32_t owner;	    /* owning TGID */
-	char comm[TA_COMM_LEN]; /* the owner's comm, "" until seen in its context */
+	char comm[TA_COMM_LEN];	  /* the owner's process name, "" until seen in its context */
+	char thread[TA_COMM_LEN]; /* the name of the owner's thread last seen using it */
 	struct conn *next;	/* hash chain */
 };
 
@@ -82,6 +83,8 @@ const char *ta_errno_text(int err);		   /* short strerror-like text */
 const char *ta_kind_name(unsigned int kind);
 unsigned int ta_kind_from_name(const char *name);
 const char *ta_sys_name(unsigned int sys);
+const char *ta_proc_name(unsigned int what); /* enum ta_proc: "fork", "exit" */
+unsigned int ta_proc_from_name(const char *name);
 unsigned int ta_sys_from_name(const char *name);
 enum ta_rst ta_rst_from_name(const char *name);
 const char *ta_rst_meaning(enum ta_rst r); /* why a socket sends such an RST */

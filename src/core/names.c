@@ -102,6 +102,7 @@ static const char *const kinds[] = {
 	[TA_EV_DESTROY] = "destroy",   [TA_EV_SEND] = "send",
 	[TA_EV_RECV] = "recv",	       [TA_EV_SYSCALL] = "syscall",
 	[TA_EV_PEER_RST] = "peer_rst", [TA_EV_RETRANS] = "retransmit",
+	[TA_EV_JOIN] = "join",	       [TA_EV_PROC] = "process",
 };
 
 const char *ta_kind_name(unsigned int kind)
@@ -122,7 +123,7 @@ unsigned int ta_kind_from_name(const char *name)
 static const char *const syscalls[] = {
 	[TA_SYS_CONNECT] = "connect",	[TA_SYS_ACCEPT] = "accept",
 	[TA_SYS_SHUTDOWN] = "shutdown", [TA_SYS_CLOSE] = "close",
-	[TA_SYS_SO_ERROR] = "so_error",
+	[TA_SYS_SO_ERROR] = "so_error", [TA_SYS_EXIT] = "exit",
 };
 
 const char *ta_sys_name(unsigned int sys)
@@ -130,6 +131,28 @@ const char *ta_sys_name(unsigned int sys)
 	if (sys < ARRAY_SIZE(syscalls) && syscalls[sys])
 		return syscalls[sys];
 	return "unknown";
+}
+
+static const char *const procs[] = {
+	[TA_PROC_START] = "start",
+	[TA_PROC_FORK] = "fork",
+	[TA_PROC_EXEC] = "exec",
+	[TA_PROC_EXIT] = "exit",
+};
+
+const char *ta_proc_name(unsigned int what)
+{
+	if (what < ARRAY_SIZE(procs) && procs[what])
+		return procs[what];
+	return "unknown";
+}
+
+unsigned int ta_proc_from_name(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(procs); i++)
+		if (procs[i] && !strcmp(procs[i], name))
+			return i;
+	return TA_PROC_NONE;
 }
 
 unsigned int ta_sys_from_name(const char *name)

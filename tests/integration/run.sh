@@ -6,7 +6,7 @@ set -u
 cd "$(dirname "$0")/../.."
 . scripts/lib.sh
 
-REPRO=build/tcpabort-repro
+REPRO=${BUILD:-build}/tcpabort-repro
 PY=tests/integration/pyclient.py
 WORK=$(mktemp -d /tmp/tcpabort-it.XXXXXX)
 NS=ta-it-$$
@@ -249,6 +249,14 @@ sleep 0.5
 tid=$(ls /proc/$py/task | grep -v "^$py\$" | head -n 1)
 expect_exit "thread id" 0 "thread of process $py" "$TRACER" -p "$tid"
 wait "$py"
+
+# --- more suites: tests/integration/t-*.sh, sourced in name order --------------
+# Each uses ok/not_ok/check/fresh_ns/expect_exit and $WORK, $NS from here.
+for suite in tests/integration/t-*.sh; do
+	[ -f "$suite" ] || continue
+	# shellcheck disable=SC1090
+	. "$suite"
+done
 
 echo "integration: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
