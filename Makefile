@@ -43,7 +43,7 @@ endif
 # The pure core and the output layer: shared by the tracer, report and the unit tests.
 CORE_SRCS := src/core/conn.c src/core/facts.c src/core/names.c src/core/rules.c src/json.c src/output.c \
 	src/session.c src/util.c src/reader.c
-TRACE_SRCS := src/main.c src/trace.c src/kfeatures.c src/report.c src/selftest.c
+TRACE_SRCS := src/main.c src/trace.c src/kfeatures.c src/report.c src/selftest.c src/scope.c
 REPRO_SRCS := $(wildcard src/repro/*.c)
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 

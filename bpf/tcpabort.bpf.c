@@ -29,6 +29,19 @@ char LICENSE[] SEC("license") = "GPL";
 #define S_IFMT	    00170000
 #define S_IFSOCK    0140000
 
+/* sock_info.flags bits of our own, never sent (emit masks them off). */
+#define SI_LISTENER (1 << 12) /* this socket is a traced listener */
+#define SI_CLOSED   (1 << 13) /* its owner closed it, or exited: the kernel closed it */
+
+/* Bits of task_struct.flags (include/linux/sched.h), stable since 2.6. */
+#define PF_EXITING 0x00000004
+
+/* Configuration, set before load. */
+const volatile bool follow_forks = true;    /* trace children forked by traced processes */
+const volatile bool scope_comm = false;	    /* --comm: processes that exec this name join */
+const volatile char scope_comm_name[TA_COMM_LEN] = {};
+const volatile bool scope_cgroup = false; /* --cgroup/--unit: processes in cgroup_scope join */
+
 /* Per-socket state, keyed by cookie. */
 struct sock_info {
 	__u64 tx_bytes;
@@ -36,10 +49,11 @@ struct sock_info {
 	__u32 tx_calls;
 	__u32 rx_calls;
 	__u32 tgid;
+	__u32 netns;	/* inode number of its network namespace */
 	__u32 retrans;	/* retransmissions seen */
 	__s32 tx_run; /* class of the last emitted send of the current run */
 	__s32 rx_run;
-	__u16 flags; /* TA_F_IPV6, TA_F_MIDLIFE */
+	__u16 flags; /* TA_F_IPV6, TA_F_MIDLIFE, SI_* */
 	__u16 sport;
 	__u16 dport;
 	__u8 lost;	  /* an event was dropped, tell the next one */
@@ -57,6 +71,7 @@ struct tuple_key {
 	__u16 sport;
 	__u16 dport;
 	__u32 v6;
+	__u32 netns; /* the same loopback tuple can exist in every network namespace */
 };
 
 /*
@@ -69,6 +84,7 @@ struct connect_key {
 	__u8 daddr[16];
 	__u16 dport;
 	__u16 v6;
+	__u32 netns;
 };
 
 struct listen_key {
@@ -89,10 +105,18 @@ struct sys_args {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1024);
+	__uint(max_entries, 16384);
 	__type(key, __u32);
 	__type(value, __u32);
 } traced_tgids SEC(".maps");
+
+/* --cgroup/--unit: slot 0 holds the scope's cgroup (v2); descendants count. */
+struct {
+	__uint(type, BPF_MAP_TYPE_CGROUP_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} cgroup_scope SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -236,6 +260,12 @@ static __always_inline void tuple_key_of(const struct sock_info *si, struct tupl
 	k->sport = si->sport;
 	k->dport = si->dport;
 	k->v6 = !!(si->flags & TA_F_IPV6);
+	k->netns = si->netns;
+}
+
+static __always_inline __u32 netns_of(const struct sock *sk)
+{
+	return BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
 }
 
 /* Start tracing a socket for tgid.  Returns its state, or NULL when the map is full. */
@@ -246,6 +276,7 @@ static __always_inline struct sock_info *track(__u64 cookie, const struct sock_c
 	struct sock_info *p;
 
 	si.tgid = tgid;
+	si.netns = netns_of((const struct sock *)skc);
 	read_tuple(skc, &si, local_port(skc));
 	bpf_map_update_elem(&socks, &cookie, &si, BPF_NOEXIST);
 	p = bpf_map_lookup_elem(&socks, &cookie);
@@ -277,6 +308,7 @@ static __always_inline void refresh_tuple(__u64 cookie, const struct sock_common
 
 /* What one record says beyond the socket's own state; zero means nothing. */
 struct ev_args {
+	struct task_struct *task; /* the task the event is about, when not current */
 	__u64 peer;
 	__s32 a;
 	__s32 b;
@@ -291,6 +323,8 @@ struct ev_args {
 
 static __always_inline void emit(__u64 cookie, struct sock_info *si, const struct ev_args *x)
 {
+	/* A plain local: CO-RE relocates kernel types only, not struct ev_args. */
+	struct task_struct *task = x->task;
 	struct ta_event *e;
 	__u64 id = bpf_get_current_pid_tgid();
 
@@ -312,6 +346,8 @@ static __always_inline void emit(__u64 cookie, struct sock_info *si, const struc
 	e->tx_calls = si->tx_calls;
 	e->rx_calls = si->rx_calls;
 	e->owner_tgid = si->tgid;
+	if (task)
+		id = (__u64)BPF_CORE_READ(task, tgid) << 32 | BPF_CORE_READ(task, pid);
 	e->task_tgid = id >> 32;
 	e->task_pid = (__u32)id;
 	e->a = x->a;
@@ -331,9 +367,14 @@ static __always_inline void emit(__u64 cookie, struct sock_info *si, const struc
 	e->aux = x->aux;
 	__builtin_memcpy(e->saddr, si->saddr, sizeof(e->saddr));
 	__builtin_memcpy(e->daddr, si->daddr, sizeof(e->daddr));
-	bpf_get_current_comm(e->comm, sizeof(e->comm));
-	BPF_CORE_READ_STR_INTO(&e->pcomm, (struct task_struct *)bpf_get_current_task(), group_leader,
-			       comm);
+	if (task) {
+		BPF_CORE_READ_STR_INTO(&e->comm, task, comm);
+		BPF_CORE_READ_STR_INTO(&e->pcomm, task, group_leader, comm);
+	} else {
+		bpf_get_current_comm(e->comm, sizeof(e->comm));
+		BPF_CORE_READ_STR_INTO(&e->pcomm, (struct task_struct *)bpf_get_current_task(),
+				       group_leader, comm);
+	}
 	bpf_ringbuf_submit(e, 0);
 	si->lost = 0;
 }
@@ -345,9 +386,51 @@ static __always_inline void emit_other(__u64 cookie, struct sock_info *si, const
 	emit(cookie, si, x);
 }
 
-static __always_inline __u32 netns_of(const struct sock *sk)
+/*
+ * The owner is exiting and the kernel is closing its descriptors on its
+ * behalf (exit_files runs after sched_process_exit): say so once, before the
+ * socket's first teardown event, so no rule reads the teardown as the peer's.
+ */
+static __always_inline void note_exit_close(__u64 cookie, struct sock_info *si, __u8 state)
 {
-	return BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+	struct task_struct *task;
+
+	if (si->flags & SI_CLOSED)
+		return;
+	task = (struct task_struct *)bpf_get_current_task();
+	if (!(BPF_CORE_READ(task, flags) & PF_EXITING) || current_tgid() != si->tgid)
+		return;
+	si->flags |= SI_CLOSED;
+	emit_other(cookie, si,
+		   EV(.kind = TA_EV_SYSCALL, .state = state, .b = TA_SYS_EXIT,
+		      .c = BPF_CORE_READ(task, exit_code)));
+}
+
+/* The traced listener on this socket's local port, if any: the socket is its child. */
+static __always_inline __u32 *listener_owner(const struct sock *sk)
+{
+	struct listen_key lk = {
+		.netns = netns_of(sk),
+		.port = BPF_CORE_READ(sk, __sk_common.skc_num),
+	};
+
+	return bpf_map_lookup_elem(&listeners, &lk);
+}
+
+static __always_inline void connect_key_of(const struct sock *sk, struct connect_key *ck)
+{
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+
+	ck->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	ck->netns = netns_of(sk);
+	if (family == AF_INET6) {
+		bpf_core_read(ck->saddr, 16, &sk->__sk_common.skc_v6_rcv_saddr);
+		bpf_core_read(ck->daddr, 16, &sk->__sk_common.skc_v6_daddr);
+		ck->v6 = 1;
+	} else {
+		bpf_core_read(ck->saddr, 4, &sk->__sk_common.skc_rcv_saddr);
+		bpf_core_read(ck->daddr, 4, &sk->__sk_common.skc_daddr);
+	}
 }
 
 SEC("tp_btf/inet_sock_set_state")
@@ -362,48 +445,51 @@ int BPF_PROG(on_set_state, const struct sock *sk, const int oldstate, const int 
 	cookie = bpf_get_socket_cookie((void *)sk);
 	si = bpf_map_lookup_elem(&socks, &cookie);
 	if (!si) {
+		__u32 *owner;
+
 		tgid = current_tgid();
 		if ((newstate == TCP_SYN_SENT || newstate == TCP_LISTEN) && tgid_traced(tgid)) {
 			/* connect() and listen() run in the owner's context. */
 			si = track(cookie, &sk->__sk_common, tgid);
-		} else if (newstate == TCP_SYN_RECV || newstate == TCP_ESTABLISHED) {
-			/* A child of a traced listener, born in softirq. */
-			struct listen_key lk = {
-				.netns = netns_of(sk),
-				.port = BPF_CORE_READ(sk, __sk_common.skc_num),
-			};
-			__u32 *owner = bpf_map_lookup_elem(&listeners, &lk);
-
-			if (owner)
-				si = track(cookie, &sk->__sk_common, *owner);
+		} else if (!(oldstate == TCP_LISTEN && newstate == TCP_CLOSE) &&
+			   (owner = listener_owner(sk))) {
+			/*
+			 * A child of a traced listener: born in softirq (LISTEN ->
+			 * SYN_RECV), or already waiting in the accept queue of a
+			 * listener found at attach, whose FIN or RST moves it now.
+			 */
+			si = track(cookie, &sk->__sk_common, *owner);
+			if (si && oldstate != TCP_LISTEN)
+				si->flags |= TA_F_MIDLIFE;
 		}
 		if (!si)
 			return 0;
 	}
 	refresh_tuple(cookie, &sk->__sk_common, si);
-	if (newstate == TCP_LISTEN || oldstate == TCP_LISTEN) {
+	if (newstate == TCP_CLOSE || (oldstate == TCP_ESTABLISHED && newstate == TCP_FIN_WAIT1) ||
+	    (oldstate == TCP_CLOSE_WAIT && newstate == TCP_LAST_ACK))
+		note_exit_close(cookie, si, oldstate);
+	/*
+	 * Only the listener itself adds or removes the adoption entry: its
+	 * children are cloned in LISTEN and leave it too (LISTEN -> SYN_RECV).
+	 */
+	if (newstate == TCP_LISTEN || (oldstate == TCP_LISTEN && (si->flags & SI_LISTENER))) {
 		struct listen_key lk = { .netns = netns_of(sk), .port = si->sport };
 
 		if (!lk.port)
 			lk.port = BPF_CORE_READ(sk, __sk_common.skc_num);
-		if (newstate == TCP_LISTEN)
+		if (newstate == TCP_LISTEN) {
+			si->flags |= SI_LISTENER;
 			bpf_map_update_elem(&listeners, &lk, &si->tgid, BPF_ANY);
-		else
+		} else {
+			si->flags &= ~SI_LISTENER;
 			bpf_map_delete_elem(&listeners, &lk);
+		}
 	}
 	if (newstate == TCP_SYN_SENT || oldstate == TCP_SYN_SENT) {
 		struct connect_key ck = {};
-		__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
 
-		ck.dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
-		if (family == AF_INET6) {
-			bpf_core_read(ck.saddr, 16, &sk->__sk_common.skc_v6_rcv_saddr);
-			bpf_core_read(ck.daddr, 16, &sk->__sk_common.skc_v6_daddr);
-			ck.v6 = 1;
-		} else {
-			bpf_core_read(ck.saddr, 4, &sk->__sk_common.skc_rcv_saddr);
-			bpf_core_read(ck.daddr, 4, &sk->__sk_common.skc_daddr);
-		}
+		connect_key_of(sk, &ck);
 		if (newstate == TCP_SYN_SENT)
 			bpf_map_update_elem(&connecting, &ck, &cookie, BPF_ANY);
 		else
@@ -459,6 +545,8 @@ static __always_inline __u64 rst_target(const struct sock *sk, const struct sk_b
 		k.sport = bpf_ntohs(tcp.source);
 		k.dport = bpf_ntohs(tcp.dest);
 		syn = tcp.syn && !tcp.ack;
+		/* The sender's namespace: its socket's, or (no socket) the receiving device's. */
+		k.netns = sk ? netns_of(sk) : BPF_CORE_READ(skb, dev, nd_net.net, ns.inum);
 	} else if (sk) {
 		/*
 		 * An active reset comes from a full socket that is already CLOSE,
@@ -473,13 +561,14 @@ static __always_inline __u64 rst_target(const struct sock *sk, const struct sk_b
 		k.sport = tmp.dport;
 		k.dport = tmp.sport;
 		k.v6 = !!(tmp.flags & TA_F_IPV6);
+		k.netns = netns_of(sk);
 	} else {
 		return 0;
 	}
 	cookie = bpf_map_lookup_elem(&tuples, &k);
 	if (!cookie && syn) {
 		/* A refused SYN: its socket's port may not be known yet. */
-		struct connect_key ck = { .dport = k.dport, .v6 = k.v6 };
+		struct connect_key ck = { .dport = k.dport, .v6 = k.v6, .netns = k.netns };
 
 		__builtin_memcpy(ck.saddr, k.saddr, 16);
 		__builtin_memcpy(ck.daddr, k.daddr, 16);
@@ -598,6 +687,8 @@ int BPF_PROG(on_destroy, struct sock *sk)
 
 	if (!si)
 		return 0;
+	/* A socket already CLOSE (after an error) has no teardown move of its own. */
+	note_exit_close(cookie, si, BPF_CORE_READ(sk, __sk_common.skc_state));
 	emit_other(cookie, si,
 		   EV(.kind = TA_EV_DESTROY, .state = BPF_CORE_READ(sk, __sk_common.skc_state)));
 	/*
@@ -679,6 +770,12 @@ static __always_inline void on_length(struct sock *sk, int ret, int flags, bool 
 		si = track(cookie, &sk->__sk_common, tgid);
 		if (!si)
 			return;
+	} else if (si->tgid != tgid) {
+		/*
+		 * A socket belongs to the process that uses it: a forked worker or
+		 * backend that inherited it, not the parent that accepted it.
+		 */
+		si->tgid = tgid;
 	}
 	if (tx && ret < 0) {
 		__u8 *fate = bpf_map_lookup_elem(&sigpipe_pending, &tid);
@@ -759,7 +856,7 @@ int BPF_PROG(on_signal_generate, int sig, struct kernel_siginfo *info, struct ta
  * syscall hooks, so walk the fd table with CO-RE reads.  NULL unless it is a
  * TCP socket.
  */
-static __always_inline struct sock *fd_to_sock(int fd)
+static __always_inline struct sock *fd_to_sock_file(int fd, struct file **filep)
 {
 	struct task_struct *task = (void *)bpf_get_current_task();
 	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
@@ -779,7 +876,36 @@ static __always_inline struct sock *fd_to_sock(int fd)
 	sk = BPF_CORE_READ(sock, sk);
 	if (!sk || !is_tcp(sk))
 		return NULL;
+	*filep = f;
 	return sk;
+}
+
+static __always_inline struct sock *fd_to_sock(int fd)
+{
+	struct file *f;
+
+	return fd_to_sock_file(fd, &f);
+}
+
+/* struct file before 6.13 counted its references in f_count. */
+struct file___f_count {
+	atomic_long_t f_count;
+} __attribute__((preserve_access_index));
+
+/*
+ * References to an open file besides the one a close() drops: other
+ * descriptors (dup, or a copy a fork left in another process).  6.13
+ * replaced f_count with f_ref, a file_ref_t that reads 0 for one reference.
+ */
+static __always_inline __u32 other_refs(struct file *f)
+{
+	long refs;
+
+	if (bpf_core_field_exists(f->f_ref))
+		refs = BPF_CORE_READ(f, f_ref.refcnt.counter) + 1;
+	else
+		refs = BPF_CORE_READ((struct file___f_count *)f, f_count.counter);
+	return refs > 1 ? refs - 1 : 0;
 }
 
 /*
@@ -842,15 +968,20 @@ int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
 		args.arg = family;
 	} else if (args.sys == TA_SYS_CLOSE) {
 		/* close() is recorded at entry: its teardown (FIN, RST, destroy) follows. */
-		struct sock *sk = fd_to_sock(args.fd);
+		struct file *f = NULL;
+		struct sock *sk = fd_to_sock_file(args.fd, &f);
 		__u64 cookie = sock_cookie(sk);
 		struct sock_info *si = cookie ? bpf_map_lookup_elem(&socks, &cookie) : NULL;
+		__u32 refs;
 
-		if (si)
-			emit_other(cookie, si,
-				   EV(.kind = TA_EV_SYSCALL,
-				      .state = BPF_CORE_READ(sk, __sk_common.skc_state),
-				      .b = TA_SYS_CLOSE, .c = args.fd));
+		if (!si)
+			return 0;
+		refs = other_refs(f);
+		if (!refs)
+			si->flags |= SI_CLOSED;
+		emit_other(cookie, si,
+			   EV(.kind = TA_EV_SYSCALL, .state = BPF_CORE_READ(sk, __sk_common.skc_state),
+			      .b = TA_SYS_CLOSE, .c = args.fd, .aux = refs));
 		return 0;
 	}
 	tid = (__u32)bpf_get_current_pid_tgid();
@@ -898,5 +1029,163 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 	emit_other(cookie, si,
 		   EV(.kind = TA_EV_SYSCALL, .state = BPF_CORE_READ(sk, __sk_common.skc_state),
 		      .a = ret, .b = sys, .c = c));
+	return 0;
+}
+
+/* ---- the traced processes: followed across fork, joined by exec, seen exit ---- */
+
+static __always_inline void emit_proc(struct task_struct *task, __u32 what, __s32 a)
+{
+	struct ta_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+
+	if (!e) {
+		__u32 zero = 0;
+		__u64 *n = bpf_map_lookup_elem(&lost, &zero);
+
+		if (n)
+			*n += 1;
+		return;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->ts_ns = bpf_ktime_get_ns();
+	e->kind = TA_EV_PROC;
+	e->owner_tgid = BPF_CORE_READ(task, tgid);
+	e->task_tgid = e->owner_tgid;
+	e->task_pid = BPF_CORE_READ(task, pid);
+	e->a = a;
+	e->b = what;
+	BPF_CORE_READ_STR_INTO(&e->comm, task, comm);
+	BPF_CORE_READ_STR_INTO(&e->pcomm, task, group_leader, comm);
+	bpf_ringbuf_submit(e, 0);
+}
+
+static __always_inline void trace_tgid(__u32 tgid)
+{
+	__u32 one = 1;
+
+	bpf_map_update_elem(&traced_tgids, &tgid, &one, BPF_ANY);
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 ptgid = BPF_CORE_READ(parent, tgid), ctgid = BPF_CORE_READ(child, tgid);
+
+	/* A new thread is not a new process. */
+	if (!follow_forks || ptgid == ctgid || !tgid_traced(ptgid))
+		return 0;
+	trace_tgid(ctgid);
+	emit_proc(child, TA_PROC_FORK, ptgid);
+	return 0;
+}
+
+static __always_inline bool comm_in_scope(struct task_struct *task)
+{
+	char comm[TA_COMM_LEN];
+
+	BPF_CORE_READ_STR_INTO(&comm, task, comm);
+	for (int i = 0; i < TA_COMM_LEN; i++) {
+		if (comm[i] != scope_comm_name[i])
+			return false;
+		if (!comm[i])
+			break;
+	}
+	return true;
+}
+
+/* exec sets the new comm (begin_new_exec) before this tracepoint fires. */
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(on_exec, struct task_struct *task)
+{
+	__u32 tgid = BPF_CORE_READ(task, tgid);
+
+	if (tgid_traced(tgid))
+		return 0;
+	if (!(scope_comm && comm_in_scope(task)) &&
+	    !(scope_cgroup && bpf_current_task_under_cgroup(&cgroup_scope, 0) == 1))
+		return 0;
+	trace_tgid(tgid);
+	emit_proc(task, TA_PROC_EXEC, BPF_CORE_READ(task, real_parent, tgid));
+	return 0;
+}
+
+/*
+ * The last thread of a traced process exits.  Its descriptors are closed
+ * after this (exit_files), in its context: note_exit_close() names that.
+ */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(on_exit, struct task_struct *task)
+{
+	__u32 tgid = BPF_CORE_READ(task, tgid);
+
+	if (!tgid_traced(tgid) || BPF_CORE_READ(task, signal, live.counter) != 0)
+		return 0;
+	emit_proc(task, TA_PROC_EXIT, BPF_CORE_READ(task, exit_code));
+	return 0;
+}
+
+/*
+ * Sockets the traced processes already hold at attach: a task_file
+ * iterator, run once by user space right after the hooks are attached
+ * (and again when a process joins the scope).  Each new one is traced from
+ * now on, with what can be known of its past: state and queues.
+ */
+SEC("iter/task_file")
+int seed_sockets(struct bpf_iter__task_file *ctx)
+{
+	struct task_struct *task = ctx->task;
+	struct file *file = ctx->file;
+	const struct tcp_sock *tp;
+	struct sock_info *si;
+	struct socket *sock;
+	struct sock *sk;
+	__u64 cookie;
+	__u32 tgid;
+	__u8 state;
+
+	if (!task || !file)
+		return 0;
+	tgid = task->tgid;
+	if (!tgid_traced(tgid))
+		return 0;
+	sock = bpf_sock_from_file(file);
+	if (!sock)
+		return 0;
+	/* A trusted pointer, as bpf_get_socket_cookie wants: no probe read. */
+	sk = sock->sk;
+	if (!sk || !is_tcp(sk))
+		return 0;
+	cookie = bpf_get_socket_cookie(sk);
+	if (bpf_map_lookup_elem(&socks, &cookie))
+		return 0; /* already traced: seen since the attach, or another fd of it */
+	si = track(cookie, &sk->__sk_common, tgid);
+	if (!si)
+		return 0;
+	si->flags |= TA_F_MIDLIFE;
+	/* One record per socket in the iterator's output: user space counts and paces on it. */
+	bpf_seq_write(ctx->meta->seq, &cookie, sizeof(cookie));
+	state = BPF_CORE_READ(sk, __sk_common.skc_state);
+	tp = (const struct tcp_sock *)sk;
+	if (state == TCP_LISTEN) {
+		struct listen_key lk = { .netns = netns_of(sk),
+					 .port = BPF_CORE_READ(sk, __sk_common.skc_num) };
+
+		si->flags |= SI_LISTENER;
+		bpf_map_update_elem(&listeners, &lk, &tgid, BPF_ANY);
+		emit_other(cookie, si,
+			   EV(.kind = TA_EV_JOIN, .task = task, .state = state, .c = ctx->fd,
+			      .aux = BPF_CORE_READ(sk, sk_ack_backlog)));
+		return 0;
+	}
+	if (state == TCP_SYN_SENT) {
+		struct connect_key ck = {};
+
+		connect_key_of(sk, &ck);
+		bpf_map_update_elem(&connecting, &ck, &cookie, BPF_ANY);
+	}
+	emit_other(cookie, si,
+		   EV(.kind = TA_EV_JOIN, .task = task, .state = state, .a = unread_bytes(sk),
+		      .b = BPF_CORE_READ(tp, write_seq) - BPF_CORE_READ(tp, snd_una),
+		      .c = ctx->fd));
 	return 0;
 }

@@ -37,6 +37,26 @@ static int probe_tp_btf(const struct btf *btf, const char *tp)
 	return btf_vlen(t) - 1;
 }
 
+/* Does enum `type` have a value named `name`? */
+static bool btf_enum_has(const struct btf *btf, const char *type, const char *name)
+{
+	int id = btf__find_by_name_kind(btf, type, BTF_KIND_ENUM);
+	const struct btf_type *t;
+	const struct btf_enum *e;
+
+	if (id < 0)
+		return false;
+	t = btf__type_by_id(btf, id);
+	e = btf_enum(t);
+	for (int i = 0; i < btf_vlen(t); i++, e++) {
+		const char *n = btf__name_by_offset(btf, e->name_off);
+
+		if (n && !strcmp(n, name))
+			return true;
+	}
+	return false;
+}
+
 /* enum sk_rst_reason exists from 6.10; its numbering changes between kernels. */
 static bool load_rst_reasons(const struct btf *btf, struct kfeatures *kf)
 {
@@ -85,6 +105,11 @@ int probe_kernel(struct kfeatures *kf)
 	kf->error_report = probe_tp_btf(btf, "inet_sk_error_report") == 1;
 	kf->retransmit = probe_tp_btf(btf, "tcp_retransmit_skb") >= 2;
 	kf->retransmit_err = probe_tp_btf(btf, "tcp_retransmit_skb") == 3;
+	kf->seed = btf__find_by_name_kind(btf, "bpf_iter__task_file", BTF_KIND_STRUCT) >= 0 &&
+		   btf_enum_has(btf, "bpf_func_id", "BPF_FUNC_sock_from_file");
+	kf->processes = probe_tp_btf(btf, "sched_process_fork") == 2 &&
+			probe_tp_btf(btf, "sched_process_exec") == 3 &&
+			probe_tp_btf(btf, "sched_process_exit") >= 1;
 	btf__free(btf);
 	return 0;
 }

@@ -21,6 +21,9 @@ struct kfeatures {
 	bool retransmit;       /* tcp:tcp_retransmit_skb: 4.15+ */
 	bool retransmit_err;   /* ... with its err argument */
 	bool tcp_tracepoints;  /* tcp_send_reset, tcp_receive_reset, tcp_destroy_sock: 4.15+ */
+	bool seed;	       /* iter/task_file (5.8) + bpf_sock_from_file (5.11): sockets
+				* held before the attach are found at once */
+	bool processes;	       /* sched_process_fork/exec/exit with BTF: 5.5+ */
 	char rst_names[TA_MAX_RST_REASONS][TA_NAME_LEN]; /* by the kernel's numbers */
 	char kernel[128];
 };

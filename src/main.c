@@ -174,32 +174,64 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ "selftest", no_argument, NULL, 'S' },
 		{ "keep", no_argument, NULL, 'K' },
+		{ "tree", no_argument, NULL, 'T' },
+		{ "no-children", no_argument, NULL, 'N' },
+		{ "comm", required_argument, NULL, 'C' },
+		{ "cgroup", required_argument, NULL, 'G' },
+		{ "unit", required_argument, NULL, 'U' },
+		{ "duration", required_argument, NULL, 'd' },
 		{ 0 },
 	};
 	struct trace_opts o = { 0 };
 	bool selftest = false, keep = false;
-	uint64_t kib;
-	int c, pid;
+	uint64_t kib, secs;
+	const char *bad;
+	int c;
 
 	/* A closed output pipe is a write error we report, not a silent death. */
 	signal(SIGPIPE, SIG_IGN);
 	if (argc > 1 && !strcmp(argv[1], "report"))
 		return report_cmd(argc - 1, argv + 1);
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":p:o:b:vhV", longopts, NULL)) != -1) {
+	/* "+": stop at the first non-option, so `-- CMD -x` keeps its own options. */
+	while ((c = getopt_long(argc, argv, "+:p:o:b:d:vhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
-			if (!parse_pid(optarg, &pid))
+			/* One PID, a comma list, or `pidof`'s space-separated word. */
+			bad = parse_pid_list(optarg, &o.pids);
+			/* -p "$(pidof x)" with no x running: say that, not "invalid". */
+			if (bad && !*bad)
+				die(EXIT_NO_PROCESS, "no process to trace: -p was given no PID "
+						     "(is the program running?)");
+			if (bad)
 				die(EXIT_USAGE, "invalid PID '%s' (a number from 1 to 4194304)",
+				    bad);
+			break;
+		case 'T':
+			o.tree = true;
+			break;
+		case 'N':
+			o.no_children = true;
+			break;
+		case 'C':
+			if (!*optarg || strlen(optarg) > 15)
+				die(EXIT_USAGE,
+				    "invalid process name '%s' (1 to 15 characters, as "
+				    "/proc/PID/comm shows it)",
 				    optarg);
-			for (int i = 0; i < o.npids; i++)
-				if (o.pids[i] == pid)
-					pid = 0;
-			if (!pid)
-				break;
-			if (o.npids == TA_MAX_PIDS)
-				die(EXIT_USAGE, "too many -p options (at most %d)", TA_MAX_PIDS);
-			o.pids[o.npids++] = pid;
+			o.comm = optarg;
+			break;
+		case 'G':
+			o.cgroup = optarg;
+			break;
+		case 'U':
+			o.unit = optarg;
+			break;
+		case 'd':
+			if (!parse_uint(optarg, 1, 31 * 24 * 3600, &secs))
+				die(EXIT_USAGE, "invalid duration '%s' (whole seconds, at least 1)",
+				    optarg);
+			o.duration_s = secs;
 			break;
 		case 'j':
 			o.json = true;
@@ -238,12 +270,16 @@ int main(int argc, char **argv)
 			die(EXIT_USAGE, "unknown option '%s' (try --help)", argv[optind - 1]);
 		}
 	}
-	if (optind < argc)
-		die(EXIT_USAGE, "unexpected argument '%s' (try --help)", argv[optind]);
+	/* getopt leaves "--" consumed: what follows it is the command. */
+	if (optind < argc) {
+		if (strcmp(argv[optind - 1], "--"))
+			die(EXIT_USAGE, "unexpected argument '%s' (try --help)", argv[optind]);
+		o.cmd = argv + optind;
+	}
 	if (keep && !selftest)
 		die(EXIT_USAGE, "--keep goes with --selftest (try --help)");
 	if (selftest) {
-		if (o.npids)
+		if (o.pids.n)
 			die(EXIT_USAGE, "--selftest traces its own scenarios: no -p (try --help)");
 		/* Network namespaces and nftables need CAP_SYS_ADMIN/CAP_NET_ADMIN: root. */
 		if (geteuid() != 0)
@@ -253,26 +289,28 @@ int main(int argc, char **argv)
 			    argv[0]);
 		return selftest_main(keep);
 	}
-	if (!o.npids)
-		die(EXIT_USAGE, "nothing to trace: give -p PID (try --help)");
-	for (int i = 0; i < o.npids; i++) {
-		int tgid = process_of(o.pids[i]);
+	if (!o.pids.n && !o.comm && !o.cgroup && !o.unit && !o.cmd)
+		die(EXIT_USAGE, "nothing to trace: give -p PID, --comm, --cgroup, --unit or -- "
+				"COMMAND (try --help)");
+	if (o.cgroup && o.unit)
+		die(EXIT_USAGE, "--cgroup and --unit both name a cgroup: give one (try --help)");
+	if (o.tree && !o.pids.n)
+		die(EXIT_USAGE, "--tree takes the descendants of -p PID: give one (try --help)");
+	for (size_t i = 0; i < o.pids.n; i++) {
+		int tgid = process_of(o.pids.v[i]);
 
 		if (!tgid)
-			die(EXIT_NO_PROCESS, "no such process: %d", o.pids[i]);
-		if (tgid != o.pids[i]) {
-			warn("%d is a thread of process %d: tracing the whole process", o.pids[i],
-			     tgid);
-			o.pids[i] = tgid;
+			die(EXIT_NO_PROCESS, "no such process: %d", o.pids.v[i]);
+		if (tgid != o.pids.v[i]) {
+			warn("%d is a thread of process %d: tracing the whole process",
+			     o.pids.v[i], tgid);
+			/* A thread ID mapped to its process can repeat a PID given as such. */
+			if (pidset_has(&o.pids, tgid))
+				pidset_del(&o.pids, o.pids.v[i--]);
+			else
+				o.pids.v[i] = tgid;
 		}
 	}
-	/* Thread IDs mapped to their process can repeat a PID given as such. */
-	for (int i = 0; i < o.npids; i++)
-		for (int k = i + 1; k < o.npids;)
-			if (o.pids[k] == o.pids[i])
-				o.pids[k] = o.pids[--o.npids];
-			else
-				k++;
 	if (!privileged())
 		die(EXIT_PRIVILEGE,
 		    "permission denied: tracing needs root (or CAP_BPF and "

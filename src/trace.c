@@ -6,12 +6,13 @@
  * traced processes are gone or we are told to stop.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -20,6 +21,7 @@
 
 #include "tcpabort.skel.h"
 #include "kfeatures.h"
+#include "scope.h"
 #include "session.h"
 #include "trace.h"
 #include "util.h"
@@ -27,12 +29,21 @@
 /* After the last traced process exits, keep reading this long for its sockets' last words. */
 #define EXIT_GRACE_MS 300
 #define POLL_MS	      100
+/* How often the traced processes are checked for an exit whose event was lost. */
+#define ALIVE_CHECK_MS 1000
 
-static volatile sig_atomic_t stop_signal;
+static volatile sig_atomic_t stop_signal, summary_wanted;
 
 static void on_signal(int sig)
 {
 	stop_signal = sig;
+}
+
+/* SIGUSR1: the summary so far, written from the poll loop; tracing goes on. */
+static void on_usr1(int sig)
+{
+	(void)sig;
+	summary_wanted = 1;
 }
 
 static int install_signals(void)
@@ -41,6 +52,9 @@ static int install_signals(void)
 
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(SIGINT, &sa, NULL) || sigaction(SIGTERM, &sa, NULL))
+		return error("sigaction: %s", strerror(errno));
+	sa.sa_handler = on_usr1;
+	if (sigaction(SIGUSR1, &sa, NULL))
 		return error("sigaction: %s", strerror(errno));
 	return 0;
 }
@@ -69,11 +83,42 @@ struct tracer {
 	struct session session;
 	struct out out;
 	FILE *out_file;
-	int pidfd[TA_MAX_PIDS];
-	bool exited[TA_MAX_PIDS];
-	int npids;
-	const int *pids;
+	struct pidset start;   /* the processes in scope at the attach */
+	struct pidset alive;   /* the traced processes still running */
+	bool open_scope;       /* --comm, --cgroup, --unit: processes may join at any time */
+	bool reseed;	       /* a process joined by exec: look for its sockets */
+	int cgroup_fd;
+	pid_t cmd_pid;	       /* -- CMD: the command, held before exec until attached */
+	int cmd_go;	       /* write end of its go-ahead pipe */
+	uint64_t seeded;       /* sockets found open at the attach */
 };
+
+static int traced_map(struct tracer *t)
+{
+	return bpf_map__fd(t->skel->maps.traced_tgids);
+}
+
+/* A process event: the set of traced processes follows it. */
+static void on_process(struct tracer *t, const struct ta_event *e)
+{
+	__u32 tgid = e->owner_tgid;
+
+	switch (e->b) {
+	case TA_PROC_FORK:
+		pidset_add(&t->alive, tgid);
+		break;
+	case TA_PROC_EXEC:
+		pidset_add(&t->alive, tgid);
+		/* Descriptors survive exec: sockets it inherited are open already. */
+		t->reseed = true;
+		break;
+	case TA_PROC_EXIT:
+		pidset_del(&t->alive, tgid);
+		/* Its PID may be reused: stop adopting new sockets for it. */
+		bpf_map_delete_elem(traced_map(t), &tgid);
+		break;
+	}
+}
 
 static int on_event(void *ctx, void *data, size_t size)
 {
@@ -83,6 +128,8 @@ static int on_event(void *ctx, void *data, size_t size)
 	if (size < sizeof(e.ev))
 		return 0;
 	memcpy(&e.ev, data, sizeof(e.ev));
+	if (e.ev.kind == TA_EV_PROC)
+		on_process(t, &e.ev);
 	if (e.ev.kind == TA_EV_RST_SENT || e.ev.kind == TA_EV_PEER_RST) {
 		snprintf(e.rst_name, sizeof(e.rst_name), "%s", rst_reason_name(&t->kf, e.ev.a));
 		e.rst = ta_rst_from_name(e.rst_name);
@@ -117,20 +164,19 @@ static int pick_programs(struct tracer *t)
 				  t->kf.retransmit && !t->kf.retransmit_err);
 	/* Before 5.14 the stored error is seen only through the calls that return it. */
 	bpf_program__set_autoload(s->progs.on_error_report, t->kf.error_report);
-	return 0;
-}
-
-static int open_pidfds(struct tracer *t)
-{
-	for (int i = 0; i < t->npids; i++) {
-		t->pidfd[i] = syscall(SYS_pidfd_open, t->pids[i], 0);
-		if (t->pidfd[i] < 0) {
-			if (errno == ESRCH)
-				return error("process %d exited before tracing started",
-					     t->pids[i]);
-			return error("pidfd_open(%d): %s", t->pids[i], strerror(errno));
-		}
-	}
+	/*
+	 * Before 5.11 (no bpf_sock_from_file) sockets open at the attach are
+	 * seen from their next event only, and marked as joined mid-life.
+	 */
+	bpf_program__set_autoload(s->progs.seed_sockets, t->kf.seed);
+	/* Without the sched tracepoints' BTF, forks are not followed; exits are polled. */
+	bpf_program__set_autoload(s->progs.on_fork, t->kf.processes);
+	bpf_program__set_autoload(s->progs.on_exec, t->kf.processes);
+	bpf_program__set_autoload(s->progs.on_exit, t->kf.processes);
+	if (t->open_scope && !t->kf.processes)
+		return error("kernel %s lacks the sched_process_exec tracepoint with BTF: "
+			     "--comm, --cgroup and --unit cannot follow new processes",
+			     t->kf.kernel);
 	return 0;
 }
 
@@ -152,48 +198,97 @@ static uint64_t lost_events(struct tracer *t)
 	return sum;
 }
 
-/* Returns true once every traced process has exited. */
-static bool reap_exited(struct tracer *t, struct pollfd *pfd)
+/* Drops the processes that are gone although no exit event said so (lost, or an old kernel). */
+static void check_alive(struct tracer *t)
 {
-	int alive = 0;
+	for (size_t i = 0; i < t->alive.n;) {
+		__u32 tgid = t->alive.v[i];
 
-	for (int i = 0; i < t->npids; i++) {
-		if (!t->exited[i] && (pfd[i + 1].revents & POLLIN)) {
-			__u32 tgid = t->pids[i];
-
-			t->exited[i] = true;
-			/* Its PID may be reused: stop adopting new sockets for it. */
-			bpf_map_delete_elem(bpf_map__fd(t->skel->maps.traced_tgids), &tgid);
+		if (scope_alive(tgid)) {
+			i++;
+			continue;
 		}
-		alive += !t->exited[i];
+		pidset_del(&t->alive, tgid);
+		bpf_map_delete_elem(traced_map(t), &tgid);
 	}
-	return alive == 0;
+	if (t->cmd_pid > 0 && waitpid(t->cmd_pid, NULL, WNOHANG) == t->cmd_pid)
+		t->cmd_pid = 0;
 }
 
-static int poll_loop(struct tracer *t)
+/*
+ * Runs the task_file iterator: every TCP socket of a traced process that is
+ * not traced yet joins now (TA_EV_JOIN).  It writes 8 bytes per socket, so
+ * each read returns after a few hundred and the ring buffer is drained in
+ * between: a server with 100,000 connections does not overflow it.
+ */
+static int seed(struct tracer *t)
 {
-	struct pollfd pfd[TA_MAX_PIDS + 1];
-	uint64_t deadline = 0;
+	struct bpf_link *link;
+	char buf[4096];
+	ssize_t n;
+	int fd, err = 0;
+
+	if (!t->kf.seed)
+		return 0;
+	link = bpf_program__attach_iter(t->skel->progs.seed_sockets, NULL);
+	if (!link)
+		return error("cannot attach the socket iterator: %s", strerror(errno));
+	fd = bpf_iter_create(bpf_link__fd(link));
+	if (fd < 0) {
+		err = error("cannot start the socket iterator: %s", strerror(errno));
+		goto out;
+	}
+	while ((n = read(fd, buf, sizeof(buf))) > 0 || (n < 0 && errno == EAGAIN)) {
+		if (n > 0)
+			t->seeded += n / sizeof(__u64);
+		ring_buffer__consume(t->rb);
+	}
+	if (n < 0)
+		err = error("reading the socket iterator: %s", strerror(errno));
+	close(fd);
+out:
+	bpf_link__destroy(link);
+	return err;
+}
+
+static int poll_loop(struct tracer *t, uint64_t stop_at)
+{
+	struct pollfd pfd = { .fd = ring_buffer__epoll_fd(t->rb), .events = POLLIN };
+	uint64_t deadline = 0, next_check = 0;
 	int err;
 
-	pfd[0] = (struct pollfd){ .fd = ring_buffer__epoll_fd(t->rb), .events = POLLIN };
-	for (int i = 0; i < t->npids; i++)
-		pfd[i + 1] = (struct pollfd){ .fd = t->pidfd[i], .events = POLLIN };
-
 	while (!stop_signal) {
-		int n = poll(pfd, t->npids + 1, POLL_MS);
+		uint64_t now;
+		int n = poll(&pfd, 1, POLL_MS);
 
 		if (n < 0 && errno != EINTR)
 			return error("poll: %s", strerror(errno));
 		err = ring_buffer__consume(t->rb);
 		if (err < 0 && err != -EINTR)
 			return error("reading events: %s", strerror(-err));
-		session_tick(&t->session, clock_ns(CLOCK_MONOTONIC));
+		now = clock_ns(CLOCK_MONOTONIC);
+		session_tick(&t->session, now);
+		if (summary_wanted) {
+			summary_wanted = 0;
+			session_summary(&t->session);
+		}
 		if (t->out.err)
 			return error("writing the output: %s", strerror(t->out.err));
-		if (n > 0 && !deadline && reap_exited(t, pfd))
-			deadline = clock_ns(CLOCK_MONOTONIC) + EXIT_GRACE_MS * 1000000ULL;
-		if (deadline && clock_ns(CLOCK_MONOTONIC) >= deadline)
+		if (t->reseed) {
+			t->reseed = false;
+			if (seed(t))
+				return -1;
+		}
+		if (now >= next_check) {
+			check_alive(t);
+			next_check = now + ALIVE_CHECK_MS * 1000000ULL;
+		}
+		if (stop_at && now >= stop_at)
+			break;
+		/* With a fixed set of processes, tracing ends when the last one exits. */
+		if (!t->open_scope && !t->alive.n && !deadline)
+			deadline = now + EXIT_GRACE_MS * 1000000ULL;
+		if (deadline && now >= deadline)
 			break;
 	}
 	/* Whatever is already in the buffer is ours to report. */
@@ -222,10 +317,12 @@ static void start_record(struct tracer *t)
 		{ "send_recv_length", t->kf.send_recv_length },
 		{ "error_report", t->kf.error_report },
 		{ "retransmit", t->kf.retransmit },
+		{ "seed", t->kf.seed },
+		{ "processes", t->kf.processes },
 	};
 	struct start_info si = {
-		.pids = t->pids,
-		.npids = t->npids,
+		.pids = t->start.v,
+		.npids = t->start.n,
 		.kernel = t->kf.kernel,
 		.features = features,
 		.nfeatures = sizeof(features) / sizeof(features[0]),
@@ -236,20 +333,117 @@ static void start_record(struct tracer *t)
 	out_start(&t->out, &si);
 }
 
+/*
+ * The processes in scope at the attach, each as a process event of its own,
+ * so a saved log says who was traced (report reads them like live events).
+ */
+static void announce_start(struct tracer *t)
+{
+	for (size_t i = 0; i < t->start.n; i++) {
+		struct tl_event e = { 0 };
+		char comm[64];
+
+		e.ev.ts_ns = clock_ns(CLOCK_MONOTONIC);
+		e.ev.kind = TA_EV_PROC;
+		e.ev.b = TA_PROC_START;
+		e.ev.owner_tgid = e.ev.task_tgid = e.ev.task_pid = t->start.v[i];
+		e.ev.a = scope_parent(t->start.v[i]);
+		scope_comm_of(t->start.v[i], comm, sizeof(comm));
+		snprintf(e.ev.comm, sizeof(e.ev.comm), "%.15s", comm);
+		snprintf(e.ev.pcomm, sizeof(e.ev.pcomm), "%.15s", comm);
+		session_feed(&t->session, &e);
+	}
+}
+
+/*
+ * Whom to trace now: -p, their descendants with --tree, --comm, --cgroup,
+ * --unit.  Exit code on failure.
+ */
+static int resolve_scope(struct tracer *t, const struct trace_opts *o)
+{
+	char dir[4096];
+
+	for (size_t i = 0; i < o->pids.n; i++)
+		if (pidset_add(&t->start, o->pids.v[i]))
+			return error("out of memory"), EXIT_FAILURE_RUNTIME;
+	if (o->tree && scope_add_descendants(&t->start))
+		return EXIT_FAILURE_RUNTIME;
+	if (o->comm && scope_add_comm(&t->start, o->comm))
+		return EXIT_FAILURE_RUNTIME;
+	if (o->cgroup || o->unit) {
+		t->cgroup_fd = scope_cgroup_open(o->cgroup ? o->cgroup : o->unit, !o->cgroup, dir,
+						 sizeof(dir));
+		if (t->cgroup_fd < 0)
+			return EXIT_NO_PROCESS;
+		if (scope_add_cgroup(&t->start, dir))
+			return EXIT_FAILURE_RUNTIME;
+		if (o->verbose)
+			fprintf(stderr, "%s: cgroup %s\n", progname, dir);
+	}
+	t->open_scope = o->comm || o->cgroup || o->unit;
+	return 0;
+}
+
+/*
+ * -- CMD: fork now, exec only once everything is attached, so the command's
+ * first connect is traced.  Its pid joins the scope before the attach.
+ */
+static int start_command(struct tracer *t, char **cmd)
+{
+	int go[2];
+	char c;
+
+	if (pipe2(go, O_CLOEXEC))
+		return error("pipe: %s", strerror(errno));
+	t->cmd_pid = fork();
+	if (t->cmd_pid < 0)
+		return error("fork: %s", strerror(errno));
+	if (!t->cmd_pid) {
+		close(go[1]);
+		/* The tracer gave up (the pipe closed unwritten): run nothing. */
+		if (read(go[0], &c, 1) != 1)
+			_exit(127);
+		execvp(cmd[0], cmd);
+		fprintf(stderr, "%s: cannot run %s: %s\n", progname, cmd[0], strerror(errno));
+		_exit(127);
+	}
+	close(go[0]);
+	t->cmd_go = go[1];
+	return pidset_add(&t->start, t->cmd_pid) ? error("out of memory") : 0;
+}
+
+static void release_command(struct tracer *t)
+{
+	if (t->cmd_go < 0)
+		return;
+	if (write(t->cmd_go, "", 1) != 1)
+		warn("cannot start the command: %s", strerror(errno));
+	close(t->cmd_go);
+	t->cmd_go = -1;
+}
+
 int trace_main(const struct trace_opts *o)
 {
-	struct tracer t = { .pids = o->pids, .npids = o->npids };
+	struct tracer t = { .cgroup_fd = -1, .cmd_go = -1 };
 	int ret = EXIT_FAILURE_RUNTIME, err;
+	uint64_t stop_at = 0;
 	bool started = false;
 
-	for (int i = 0; i < TA_MAX_PIDS; i++)
-		t.pidfd[i] = -1;
 	/* -v: libbpf's warnings (the verifier's log on failure); -vv: everything. */
 	libbpf_level = o->verbose >= 2 ? LIBBPF_DEBUG : o->verbose ? LIBBPF_WARN : -1;
 	libbpf_set_print(libbpf_print);
 	/* Fail on a bad -o before touching the kernel. */
 	if (open_output(&t, o))
 		return EXIT_FAILURE_RUNTIME;
+	ret = resolve_scope(&t, o);
+	if (ret)
+		goto out;
+	ret = EXIT_FAILURE_RUNTIME;
+	if (!t.start.n && !t.open_scope && !o->cmd) {
+		error("no process to trace: none in scope");
+		ret = EXIT_NO_PROCESS;
+		goto out;
+	}
 	if (probe_kernel(&t.kf)) {
 		ret = EXIT_KERNEL;
 		goto out;
@@ -260,6 +454,14 @@ int trace_main(const struct trace_opts *o)
 		error("cannot open the BPF object: %s", strerror(errno));
 		goto out;
 	}
+	t.skel->rodata->follow_forks = !o->no_children;
+	if (o->comm) {
+		t.skel->rodata->scope_comm = true;
+		/* The kernel keeps 15 characters of a name, as /proc/PID/comm shows. */
+		snprintf((char *)t.skel->rodata->scope_comm_name,
+			 sizeof(t.skel->rodata->scope_comm_name), "%s", o->comm);
+	}
+	t.skel->rodata->scope_cgroup = t.cgroup_fd >= 0;
 	if (pick_programs(&t)) {
 		ret = EXIT_KERNEL;
 		goto out;
@@ -287,21 +489,29 @@ int trace_main(const struct trace_opts *o)
 		}
 		goto out;
 	}
-	for (int i = 0; i < t.npids; i++) {
-		__u32 tgid = t.pids[i], one = 1;
+	if (t.cgroup_fd >= 0) {
+		__u32 zero = 0;
 
-		if (bpf_map_update_elem(bpf_map__fd(t.skel->maps.traced_tgids), &tgid, &one,
+		if (bpf_map_update_elem(bpf_map__fd(t.skel->maps.cgroup_scope), &zero, &t.cgroup_fd,
 					BPF_ANY)) {
-			error("cannot register pid %d: %s", t.pids[i], strerror(errno));
+			error("cannot use the cgroup: %s", strerror(errno));
 			goto out;
 		}
 	}
-	if (open_pidfds(&t)) {
-		ret = EXIT_NO_PROCESS;
+	if (o->cmd && start_command(&t, o->cmd))
 		goto out;
+	for (size_t i = 0; i < t.start.n; i++) {
+		__u32 tgid = t.start.v[i], one = 1;
+
+		if (bpf_map_update_elem(traced_map(&t), &tgid, &one, BPF_ANY)) {
+			error("cannot register pid %u: %s", tgid, strerror(errno));
+			goto out;
+		}
+		pidset_add(&t.alive, tgid);
 	}
 	if (session_init(&t.session, &t.out))
 		goto out;
+	session_set_filter(&t.session, &o->filter);
 	t.session.errors_unseen = !t.kf.error_report;
 	t.rb = ring_buffer__new(bpf_map__fd(t.skel->maps.events), on_event, &t, NULL);
 	if (!t.rb) {
@@ -318,10 +528,21 @@ int trace_main(const struct trace_opts *o)
 	}
 	start_record(&t);
 	started = true;
+	announce_start(&t);
+	/* After the attach: a socket that changes between the two is seen by both, once. */
+	if (seed(&t))
+		goto out_session;
+	release_command(&t);
 	if (o->verbose)
-		fprintf(stderr, "%s: attached; tracing until the process%s exit%s or Ctrl-C\n",
-			progname, t.npids > 1 ? "es" : "", t.npids > 1 ? "" : "s");
-	ret = poll_loop(&t) ? EXIT_FAILURE_RUNTIME : EXIT_OK;
+		fprintf(stderr,
+			"%s: attached to %zu process%s, %llu socket%s already open; tracing "
+			"until %s\n",
+			progname, t.start.n, t.start.n == 1 ? "" : "es",
+			(unsigned long long)t.seeded, t.seeded == 1 ? "" : "s",
+			t.open_scope ? "Ctrl-C" : "they exit or Ctrl-C");
+	if (o->duration_s)
+		stop_at = clock_ns(CLOCK_MONOTONIC) + o->duration_s * 1000000000ULL;
+	ret = poll_loop(&t, stop_at) ? EXIT_FAILURE_RUNTIME : EXIT_OK;
 	tcpabort_bpf__detach(t.skel);
 	ring_buffer__consume(t.rb);
 
@@ -349,8 +570,14 @@ out:
 	}
 	ring_buffer__free(t.rb);
 	tcpabort_bpf__destroy(t.skel);
-	for (int i = 0; i < t.npids; i++)
-		if (t.pidfd[i] >= 0)
-			close(t.pidfd[i]);
+	/* A command never released exits at once; one that runs is left running. */
+	if (t.cmd_go >= 0)
+		close(t.cmd_go);
+	if (t.cmd_pid > 0 && !started)
+		waitpid(t.cmd_pid, NULL, 0);
+	if (t.cgroup_fd >= 0)
+		close(t.cgroup_fd);
+	pidset_free(&t.start);
+	pidset_free(&t.alive);
 	return ret;
 }

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "util.h"
 
@@ -69,4 +70,73 @@ bool parse_pid(const char *s, int *pid)
 		return false;
 	*pid = (int)v;
 	return true;
+}
+
+bool pidset_has(const struct pidset *s, int pid)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->v[i] == pid)
+			return true;
+	return false;
+}
+
+int pidset_add(struct pidset *s, int pid)
+{
+	if (pidset_has(s, pid))
+		return 0;
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 16;
+		int *v = realloc(s->v, cap * sizeof(*v));
+
+		if (!v)
+			return -1;
+		s->v = v;
+		s->cap = cap;
+	}
+	s->v[s->n++] = pid;
+	return 0;
+}
+
+void pidset_del(struct pidset *s, int pid)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->v[i] == pid) {
+			memmove(&s->v[i], &s->v[i + 1], (s->n - i - 1) * sizeof(s->v[0]));
+			s->n--;
+			return;
+		}
+}
+
+void pidset_free(struct pidset *s)
+{
+	free(s->v);
+	*s = (struct pidset){ 0 };
+}
+
+const char *parse_pid_list(const char *list, struct pidset *s)
+{
+	static char bad[32];
+	const char *sep = ", \t\n";
+	bool any = false;
+
+	while (*list) {
+		size_t len = strcspn(list, sep);
+		char tok[32];
+		int pid;
+
+		if (!len) {
+			list++;
+			continue;
+		}
+		snprintf(tok, sizeof(tok), "%.*s", (int)len, list);
+		if (len >= sizeof(tok) || !parse_pid(tok, &pid)) {
+			snprintf(bad, sizeof(bad), "%s", tok);
+			return bad;
+		}
+		if (pidset_add(s, pid))
+			die(EXIT_FAILURE_RUNTIME, "out of memory");
+		any = true;
+		list += len;
+	}
+	return any ? NULL : "";
 }

@@ -30,4 +30,23 @@ bool parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 /* A PID: 1 ..  4194304 (PID_MAX_LIMIT). */
 bool parse_pid(const char *s, int *pid);
 
+/* A set of process IDs, in the order they were added. */
+struct pidset {
+	int *v;
+	size_t n, cap;
+};
+
+bool pidset_has(const struct pidset *s, int pid);
+/* Adds pid unless present; -1 on ENOMEM. */
+int pidset_add(struct pidset *s, int pid);
+void pidset_del(struct pidset *s, int pid);
+void pidset_free(struct pidset *s);
+
+/*
+ * PIDs separated by commas and/or white space ("12,13 14": what `pidof`
+ * prints, or a list) into s.  Returns NULL, or on a bad element a copy of
+ * it (static storage) for the error message; "" for an empty list.
+ */
+const char *parse_pid_list(const char *list, struct pidset *s);
+
 #endif /* TA_UTIL_H */

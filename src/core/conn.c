@@ -159,7 +159,8 @@ struct conn *ct_feed(struct conn_table *ct, const struct tl_event *e)
 		c->lost = true;
 	if (e->ev.flags & TA_F_MIDLIFE)
 		c->midlife = true;
-	if (e->ev.kind == TA_EV_STATE && e->ev.b == TA_TCP_LISTEN)
+	if ((e->ev.kind == TA_EV_STATE && e->ev.b == TA_TCP_LISTEN) ||
+	    (e->ev.kind == TA_EV_JOIN && e->ev.state == TA_TCP_LISTEN))
 		c->listener = true;
 	if (e->ev.kind == TA_EV_DESTROY) {
 		c->ended = true;

@@ -46,6 +46,35 @@ static void test_parse_uint_bounds(void **state)
 	assert_false(parse_uint("21", 10, 20, &v));
 }
 
+/* -p takes what `pidof` prints (one word, spaces), comma lists, or one PID. */
+static void test_parse_pid_list(void **state)
+{
+	struct pidset s = { 0 };
+
+	(void)state;
+	assert_null(parse_pid_list("812 813 814", &s));
+	assert_null(parse_pid_list("815,816, 812", &s));
+	assert_null(parse_pid_list("9", &s));
+	assert_int_equal(s.n, 6); /* 812 given twice, kept once */
+	assert_int_equal(s.v[0], 812);
+	assert_int_equal(s.v[3], 815);
+	assert_int_equal(s.v[5], 9);
+	/* The caller dies on a bad element: what came before it may have been added (1). */
+	assert_string_equal(parse_pid_list("1,x2,3", &s), "x2");
+	assert_false(pidset_has(&s, 3));
+	assert_string_equal(parse_pid_list("0", &s), "0");
+	assert_string_equal(parse_pid_list("99999999999999999999999999999999999", &s),
+			    "9999999999999999999999999999999");
+	/* `pidof` found nothing: an empty word is not a PID list. */
+	assert_string_equal(parse_pid_list("", &s), "");
+	assert_string_equal(parse_pid_list(" , ", &s), "");
+	pidset_del(&s, 813);
+	assert_false(pidset_has(&s, 813));
+	assert_int_equal(s.n, 6);
+	assert_int_equal(s.v[1], 814);
+	pidset_free(&s);
+}
+
 static void quoted(const char *in, size_t max, const char *want)
 {
 	char *buf = NULL;
@@ -74,6 +103,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_pid),
 		cmocka_unit_test(test_parse_uint_bounds),
+		cmocka_unit_test(test_parse_pid_list),
 		cmocka_unit_test(test_json_quote),
 	};
 
