@@ -201,12 +201,17 @@ void out_start(struct out *o, const struct start_info *s)
 	struct jw w;
 
 	o->t0_ns = s->mono_ns;
+	o->started = true;
+	for (int i = 0; i < s->npids; i++)
+		out_traced_add(o, s->pids[i]);
 	if (o->format == OUT_TEXT) {
 		fprintf(o->f, "# tcpabort-trace: tracing pid");
 		for (int i = 0; i < s->npids; i++)
 			fprintf(o->f, "%s %d", i ? "," : "", s->pids[i]);
-		fprintf(o->f, " on Linux %s; a verdict is printed as each connection ends\n",
-			s->kernel);
+		fprintf(o->f, " on Linux %s; %s\n", s->kernel,
+			o->show_healthy ? "a verdict is printed as each connection ends"
+					: "a verdict is printed as each connection ends abnormally, "
+					  "healthy ones are counted (--all shows them)");
 		for (int i = 0; i < s->nfeatures; i++)
 			if (!s->features[i].present)
 				fprintf(o->f,
@@ -336,6 +341,43 @@ static void reltime(const struct out *o, uint64_t ts, char *buf, size_t len)
 	snprintf(buf, len, "%+.3fms", ms);
 }
 
+void out_traced_add(struct out *o, uint32_t pid)
+{
+	if (out_is_traced(o, pid))
+		return;
+	o->traced[o->traced_next] = pid;
+	o->traced_next = (o->traced_next + 1) % TA_OUT_TRACED;
+	if (o->ntraced < TA_OUT_TRACED)
+		o->ntraced++;
+}
+
+bool out_is_traced(const struct out *o, uint32_t pid)
+{
+	for (size_t i = 0; i < o->ntraced; i++)
+		if (o->traced[i] == pid)
+			return true;
+	return false;
+}
+
+/*
+ * Whose context an event ran in matters only when that task had a hand in
+ * it: a traced process, the sender of an RST, the task that aborted the
+ * socket.  Otherwise it is whatever a softirq or a timer interrupted
+ * (dpkg-deb, qemu...), and naming it would mislead.
+ */
+static bool context_meaningful(const struct out *o, const struct ta_event *e)
+{
+	if (!e->task_tgid)
+		return false;
+	return out_is_traced(o, e->task_tgid) || e->kind == TA_EV_PEER_RST ||
+	       (e->kind == TA_EV_SK_ERROR && e->a == ECONNABORTED);
+}
+
+static const char *process_name(const struct ta_event *e)
+{
+	return e->pcomm[0] ? e->pcomm : e->comm;
+}
+
 static void text_event_line(struct out *o, const struct tl_event *t, const char *indent, char mark)
 {
 	const struct ta_event *e = &t->ev;
@@ -344,8 +386,10 @@ static void text_event_line(struct out *o, const struct tl_event *t, const char 
 	reltime(o, e->ts_ns, when, sizeof(when));
 	describe_event(t, what, sizeof(what));
 	fprintf(o->f, "%s%c %12s  %-9s %s", indent, mark, when, ta_kind_name(e->kind), what);
-	if (e->flags & TA_F_SOFTIRQ)
-		fprintf(o->f, "  [in %.*s/%u]", TA_COMM_LEN, e->comm, e->task_tgid);
+	if ((e->flags & TA_F_SOFTIRQ) && context_meaningful(o, e))
+		fprintf(o->f, "  [in %.*s/%u]", TA_COMM_LEN, process_name(e), e->task_tgid);
+	else if (e->flags & TA_F_SOFTIRQ)
+		fputs("  [softirq/timer]", o->f);
 	fputc('\n', o->f);
 }
 
@@ -364,8 +408,7 @@ void out_event(struct out *o, const struct tl_event *t)
 	}
 }
 
-/* The tuple of a connection: from its last event that still had a port. */
-static const struct ta_event *tuple_event(const struct conn *c)
+const struct ta_event *conn_tuple(const struct conn *c)
 {
 	for (size_t i = c->n; i-- > 0;)
 		if (c->ev[i].ev.sport)
@@ -408,16 +451,35 @@ static void wrapped(FILE *f, const char *label, const char *text, int indent)
 	fputc('\n', f);
 }
 
-static void text_connection(struct out *o, const struct conn *c, const struct verdict *v)
+/* "redis-server", or "redis-server, thread bio_close_file" when the thread has its own name. */
+static void owner_name(const struct conn *c, char *buf, size_t len)
 {
-	const struct ta_event *t = tuple_event(c);
-	char src[64], dst[64];
+	if (!c->comm[0])
+		snprintf(buf, len, "?");
+	else if (c->thread[0] && strncmp(c->thread, c->comm, TA_COMM_LEN))
+		snprintf(buf, len, "%.*s, thread %.*s", TA_COMM_LEN, c->comm, TA_COMM_LEN,
+			 c->thread);
+	else
+		snprintf(buf, len, "%.*s", TA_COMM_LEN, c->comm);
+}
+
+static void text_connection(struct out *o, const struct conn *c, const struct verdict *v,
+			    const struct amend *a)
+{
+	const struct ta_event *t = conn_tuple(c);
+	char src[64], dst[64], who[64], note[96] = "";
 
 	format_addr(t, true, src, sizeof(src));
 	format_addr(t, false, dst, sizeof(dst));
-	fprintf(o->f, "\nconnection %s:%u -> %s:%u  pid %u (%s)  cookie %" PRIu64 "%s\n", src,
-		t->sport, dst, t->dport, c->owner, c->comm[0] ? c->comm : "?", c->cookie,
-		c->ended ? "" : "  [still open]");
+	owner_name(c, who, sizeof(who));
+	if (a && a->shown)
+		snprintf(note, sizeof(note), "  (amends the verdict above)");
+	else if (a)
+		snprintf(note, sizeof(note), "  (amends an earlier %s verdict)",
+			 a->cause ? a->cause : "");
+	fprintf(o->f, "\nconnection %s:%u -> %s:%u  pid %u (%s)  cookie %" PRIu64 "%s%s\n", src,
+		t->sport, dst, t->dport, c->owner, who, c->cookie,
+		c->ended ? "" : "  [still open]", note);
 	for (size_t i = 0; i < c->n; i++)
 		text_event_line(o, &c->ev[i], "  ", cited(v, i) ? '*' : ' ');
 	fprintf(o->f, "  cause:    %s", v->cause->id);
@@ -438,9 +500,10 @@ static void text_connection(struct out *o, const struct conn *c, const struct ve
 		wrapped(o->f, v->complete ? "  note:" : "  INCOMPLETE:", v->missing, 14);
 }
 
-static void json_connection(struct out *o, const struct conn *c, const struct verdict *v)
+static void json_connection(struct out *o, const struct conn *c, const struct verdict *v,
+			    const struct amend *a)
 {
-	const struct ta_event *t = tuple_event(c);
+	const struct ta_event *t = conn_tuple(c);
 	char addr[64];
 	struct jw w;
 
@@ -450,6 +513,7 @@ static void json_connection(struct out *o, const struct conn *c, const struct ve
 	jw_u64(&w, "cookie", c->cookie);
 	jw_u64(&w, "pid", c->owner);
 	jw_strn(&w, "comm", c->comm[0] ? c->comm : NULL, sizeof(c->comm));
+	jw_strn(&w, "thread", c->thread[0] ? c->thread : NULL, sizeof(c->thread));
 	format_addr(t, true, addr, sizeof(addr));
 	jw_str(&w, "saddr", addr);
 	jw_u64(&w, "sport", t->sport);
@@ -492,16 +556,212 @@ static void json_connection(struct out *o, const struct conn *c, const struct ve
 	jw_str(&w, "missing", v->missing[0] ? v->missing : NULL);
 	jw_bool(&w, "ended", c->ended);
 	jw_u64(&w, "events", c->n);
+	/* An earlier record of this cookie gave a verdict that this one replaces. */
+	jw_bool(&w, "amends", a != NULL);
 	jw_obj_close(&w);
 }
 
-void out_connection(struct out *o, const struct conn *c, const struct verdict *v)
+void out_connection(struct out *o, const struct conn *c, const struct verdict *v,
+		    const struct amend *a)
 {
 	if (o->format == OUT_JSON)
-		json_connection(o, c, v);
+		json_connection(o, c, v, a);
 	else
-		text_connection(o, c, v);
+		text_connection(o, c, v, a);
 	/* A connection's verdict is a unit: a killed tracer leaves whole ones behind. */
+	flush(o);
+}
+
+void out_proc(struct out *o, const struct tl_event *t)
+{
+	const struct ta_event *e = &t->ev;
+	const char *name = process_name(e);
+	char st[48];
+
+	if (o->format == OUT_JSON) {
+		out_event(o, t);
+		return;
+	}
+	switch (e->b) {
+	case TA_PROC_EXIT:
+		fprintf(o->f, "# pid %u (%.*s) exited (%s)\n", e->owner_tgid, TA_COMM_LEN, name,
+			exit_status(e->a, st, sizeof(st)));
+		break;
+	case TA_PROC_FORK:
+		fprintf(o->f, "# following pid %u (%.*s), forked from %d\n", e->owner_tgid,
+			TA_COMM_LEN, name, e->a);
+		break;
+	case TA_PROC_EXEC:
+		fprintf(o->f, "# following pid %u (%.*s): it entered the scope by exec\n",
+			e->owner_tgid, TA_COMM_LEN, name);
+		break;
+	default:
+		fprintf(o->f, "# tracing pid %u (%.*s)\n", e->owner_tgid, TA_COMM_LEN, name);
+	}
+	flush(o);
+}
+
+struct ranked {
+	const struct summary *s;
+	int idx[TA_SUMMARY_ROWS];
+	int n;
+};
+
+static void rank_rows(const struct summary *s, struct ranked *r)
+{
+	r->n = 0;
+	for (int i = 0; i < s->nrows; i++) {
+		int k = r->n++;
+
+		if (!s->rows[i].count) {
+			r->n--;
+			continue;
+		}
+		/* Few rows: insertion sort, most connections first, then first seen. */
+		while (k && (s->rows[r->idx[k - 1]].count < s->rows[i].count))
+			r->idx[k] = r->idx[k - 1], k--;
+		r->idx[k] = i;
+	}
+}
+
+/* The row's peers, most counted first; returns how many (at most max). */
+static int top_peers(const struct summary_row *row, const struct summary_peer **top, int max)
+{
+	const struct summary_peer *all[TA_SUMMARY_PEERS];
+	int n = 0;
+
+	for (int i = 0; i < TA_SUMMARY_PEERS; i++) {
+		int k = n;
+
+		if (!row->peers[i].count)
+			continue;
+		while (k && all[k - 1]->count < row->peers[i].count)
+			all[k] = all[k - 1], k--;
+		all[k] = &row->peers[i];
+		n++;
+	}
+	n = n < max ? n : max;
+	memcpy(top, all, n * sizeof(*top));
+	return n;
+}
+
+static void peer_addr(const struct summary_peer *p, char *buf, size_t len)
+{
+	struct ta_event e = { .flags = p->v6 ? TA_F_IPV6 : 0 };
+
+	memcpy(e.daddr, p->addr, sizeof(e.daddr));
+	format_addr(&e, false, buf, len);
+}
+
+static void reltime_s(const struct out *o, uint64_t ts, char *buf, size_t len)
+{
+	double sec = ts >= o->t0_ns ? (ts - o->t0_ns) / 1e9 : -((o->t0_ns - ts) / 1e9);
+
+	snprintf(buf, len, "%+.3fs", sec);
+}
+
+#define SUMMARY_TOP 3
+
+static void text_summary(struct out *o, const struct summary *s, bool final, uint64_t lost,
+			 const struct ranked *r)
+{
+	fprintf(o->f,
+		"\n# summary%s: %" PRIu64 " connections, %" PRIu64 " healthy, %" PRIu64
+		" abnormal; %" PRIu64 " incomplete, %" PRIu64 " with lost events, %" PRIu64
+		" joined mid-life, %" PRIu64 " still open, %" PRIu64 " amended",
+		final ? "" : " so far", s->connections, s->healthy, s->connections - s->healthy,
+		s->incomplete, s->lost, s->midlife, s->open, s->amended);
+	if (!final)
+		fprintf(o->f, "; %" PRIu64 " followed now", s->tracking);
+	if (lost)
+		fprintf(o->f, "; %" PRIu64 " events lost", lost);
+	fputc('\n', o->f);
+	for (int i = 0; i < r->n; i++) {
+		const struct summary_row *row = &s->rows[r->idx[i]];
+		const struct summary_peer *top[SUMMARY_TOP];
+		int n = top_peers(row, top, SUMMARY_TOP);
+		char first[32], last[32], addr[64];
+
+		reltime_s(o, row->first_ns, first, sizeof(first));
+		reltime_s(o, row->last_ns, last, sizeof(last));
+		fprintf(o->f, "# summary:   %s", row->cause->id);
+		if (row->err)
+			fprintf(o->f, " (%s)", errname(row->err));
+		fprintf(o->f, ": %" PRIu64 ", first %s, last %s", row->count, first, last);
+		for (int k = 0; k < n; k++) {
+			peer_addr(top[k], addr, sizeof(addr));
+			fprintf(o->f, "%s%s%s%s:%u (%" PRIu64 ")", k ? ", " : "; peers ",
+				top[k]->v6 ? "[" : "", addr, top[k]->v6 ? "]" : "", top[k]->port,
+				top[k]->count);
+		}
+		fputc('\n', o->f);
+	}
+	if (s->overflow)
+		fprintf(o->f, "# summary:   %" PRIu64 " more in causes the table had no room for\n",
+			s->overflow);
+	if (s->kept_evicted)
+		fprintf(o->f,
+			"# summary:   %" PRIu64 " connections were let go before their timewait "
+			"sock: a later RST for them stands alone\n",
+			s->kept_evicted);
+}
+
+void out_summary(struct out *o, const struct summary *s, bool final, uint64_t events,
+		 uint64_t lost)
+{
+	struct ranked r;
+	struct jw w;
+
+	rank_rows(s, &r);
+	if (o->format == OUT_TEXT) {
+		text_summary(o, s, final, lost, &r);
+		flush(o);
+		return;
+	}
+	jw_init(&w, o->f);
+	jw_obj_open(&w, NULL);
+	jw_str(&w, "type", "summary");
+	jw_bool(&w, "final", final);
+	jw_u64(&w, "events", events);
+	jw_u64(&w, "events_lost", lost);
+	jw_u64(&w, "connections", s->connections);
+	jw_u64(&w, "healthy", s->healthy);
+	jw_u64(&w, "abnormal", s->connections - s->healthy);
+	jw_u64(&w, "incomplete", s->incomplete);
+	jw_u64(&w, "lost", s->lost);
+	jw_u64(&w, "midlife", s->midlife);
+	jw_u64(&w, "still_open", s->open);
+	jw_u64(&w, "amended", s->amended);
+	jw_u64(&w, "followed_now", s->tracking);
+	jw_u64(&w, "kept_evicted", s->kept_evicted);
+	jw_u64(&w, "overflow", s->overflow);
+	jw_arr_open(&w, "causes");
+	for (int i = 0; i < r.n; i++) {
+		const struct summary_row *row = &s->rows[r.idx[i]];
+		const struct summary_peer *top[SUMMARY_TOP];
+		int n = top_peers(row, top, SUMMARY_TOP);
+		char addr[64];
+
+		jw_obj_open(&w, NULL);
+		jw_str(&w, "cause", row->cause->id);
+		json_errno(&w, "errno", row->err);
+		jw_u64(&w, "count", row->count);
+		jw_u64(&w, "first_ns", row->first_ns);
+		jw_u64(&w, "last_ns", row->last_ns);
+		jw_arr_open(&w, "peers");
+		for (int k = 0; k < n; k++) {
+			peer_addr(top[k], addr, sizeof(addr));
+			jw_obj_open(&w, NULL);
+			jw_str(&w, "addr", addr);
+			jw_u64(&w, "port", top[k]->port);
+			jw_u64(&w, "count", top[k]->count);
+			jw_obj_close(&w);
+		}
+		jw_arr_close(&w);
+		jw_obj_close(&w);
+	}
+	jw_arr_close(&w);
+	jw_obj_close(&w);
 	flush(o);
 }
 

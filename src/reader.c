@@ -205,6 +205,13 @@ static int parse_start(json_t *o, struct reader_meta *m, char *err, size_t errle
 		return -1;
 	}
 	m->mono_ns = u64(o, "mono_ns");
+	m->npids = 0;
+	for (size_t i = 0; i < json_array_size(json_object_get(o, "pids")) && m->npids < 64; i++) {
+		json_t *p = json_array_get(json_object_get(o, "pids"), i);
+
+		if (json_is_integer(p))
+			m->pids[m->npids++] = json_integer_value(p);
+	}
 	if (json_is_boolean(er))
 		m->error_report = json_is_true(er);
 	return 0;

@@ -18,6 +18,8 @@ struct reader_meta {
 	bool ended;	   /* an end record was read */
 	uint64_t lost;	   /* the end record's count of lost events */
 	uint64_t skipped;  /* event records of a kind this version does not know */
+	uint32_t pids[64]; /* the start record's "pids" (the first 64) */
+	int npids;
 };
 
 void reader_meta_init(struct reader_meta *m);

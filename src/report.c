@@ -25,13 +25,17 @@ static int feed(const struct tl_event *e, void *arg)
 	struct file_run *r = arg;
 
 	/* Times are printed relative to the capture's start, as in the live run. */
-	if (!r->out->t0_ns)
+	if (!r->out->t0_ns) {
 		r->out->t0_ns = r->meta.mono_ns ? r->meta.mono_ns : e->ev.ts_ns;
+		/* The traced processes: their names are shown where the live run showed them. */
+		for (int i = 0; i < r->meta.npids; i++)
+			out_traced_add(r->out, r->meta.pids[i]);
+	}
 	r->s.errors_unseen = !r->meta.error_report;
 	return session_feed(&r->s, e);
 }
 
-static int report_file(const char *path, struct out *out)
+static int report_file(const char *path, struct out *out, const struct session_filter *filter)
 {
 	FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
 	struct file_run r = { .out = out };
@@ -43,12 +47,14 @@ static int report_file(const char *path, struct out *out)
 		return EXIT_NO_INPUT;
 	}
 	out->t0_ns = 0;
+	out->ntraced = out->traced_next = 0;
 	reader_meta_init(&r.meta);
 	if (session_init(&r.s, out)) {
 		error("out of memory");
 		ret = EXIT_FAILURE_RUNTIME;
 		goto out;
 	}
+	session_set_filter(&r.s, filter);
 	/* Only verdicts: the events are in the file already. */
 	r.s.print_events = false;
 	if (reader_each_event(f, feed, &r, &r.meta, err, sizeof(err))) {
@@ -76,11 +82,12 @@ out:
 
 int report_main(const struct report_opts *o)
 {
-	struct out out = { .f = stdout, .format = o->json ? OUT_JSON : OUT_TEXT };
+	/* Started: each file's summary follows its verdicts, as in the live run. */
+	struct out out = { .f = stdout, .format = o->json ? OUT_JSON : OUT_TEXT, .started = true };
 	int ret = EXIT_OK;
 
 	for (int i = 0; i < o->nfiles && ret == EXIT_OK; i++)
-		ret = report_file(o->files[i], &out);
+		ret = report_file(o->files[i], &out, &o->filter);
 	if (!out.err && fflush(stdout))
 		out.err = errno;
 	if (out.err) {

@@ -4,10 +4,13 @@
 
 #include <stdbool.h>
 
+#include "session.h"
+
 struct report_opts {
 	char **files;
 	int nfiles;
 	bool json;
+	struct session_filter filter; /* --all, --errors-only, --port: as in a live run */
 };
 
 /* Verdicts from saved --json output; returns an exit code. */

@@ -56,7 +56,16 @@ struct conn {
 	uint32_t owner;	    /* owning TGID */
 	char comm[TA_COMM_LEN];	  /* the owner's process name, "" until seen in its context */
 	char thread[TA_COMM_LEN]; /* the name of the owner's thread last seen using it */
-	struct conn *next;	/* hash chain */
+	/* Kept by the session (src/session.c); the rules never read these. */
+	uint8_t phase;	     /* open, lingering, concluded and kept, amendment pending */
+	uint32_t gen;	     /* bumped at each phase change: stale queue entries are skipped */
+	size_t written;	     /* events already written to the output */
+	uint64_t deadline;   /* when the current phase ends (event time) */
+	uint64_t keep_until; /* when its timewait sock is surely gone */
+	int told_row;	     /* summary row of the verdict last output, -1 if none */
+	uint8_t told_flags;  /* what else that verdict counted in the summary */
+	bool told_shown;     /* that verdict was printed in full */
+	struct conn *next;   /* hash chain */
 };
 
 struct conn_table {
