@@ -16,14 +16,33 @@ bool transient_errno(int err)
 }
 
 /*
+ * Did the owner still hold the socket after event idx?  Only a process that
+ * holds it can call into it (or exit with it open): then the socket was no
+ * orphan at idx.
+ */
+static bool held_after(const struct conn *c, size_t idx)
+{
+	for (size_t i = idx + 1; i < c->n; i++) {
+		unsigned int k = c->ev[i].ev.kind;
+
+		if (k == TA_EV_SEND || k == TA_EV_RECV || k == TA_EV_SYSCALL)
+			return true;
+	}
+	return false;
+}
+
+/*
  * We learn of the peer's FIN only from state moves.  A FIN that reaches a
  * socket in FIN_WAIT2 shows as FIN_WAIT2 -> CLOSE (tcp_time_wait hands over
  * to a timewait sock, then tcp_done), which an RST also causes: it is the
  * FIN only when no RST came first.  And only while the owner still holds
  * the socket: an orphan is handed to a timewait sock as soon as it reaches
- * FIN_WAIT2 (tcp_fin_timeout <= 60 s), FIN or not.
+ * FIN_WAIT2 (tcp_fin_timeout <= 60 s), FIN or not.  An owner that exits
+ * without close() orphans the socket as close() does, and its exit may go
+ * unseen (an old capture, events lost): without a close or exit before the
+ * move, only a later call proves the owner still held it.
  */
-static bool peer_fin_move(const struct facts *f, const struct ta_event *e)
+static bool peer_fin_move(const struct facts *f, const struct ta_event *e, size_t i)
 {
 	if (e->a == TA_TCP_ESTABLISHED && e->b == TA_TCP_CLOSE_WAIT)
 		return true;
@@ -32,7 +51,7 @@ static bool peer_fin_move(const struct facts *f, const struct ta_event *e)
 	if (e->a == TA_TCP_FIN_WAIT2 && e->b == TA_TCP_TIME_WAIT)
 		return true;
 	return e->a == TA_TCP_FIN_WAIT2 && e->b == TA_TCP_CLOSE && f->rst_recv == NONE &&
-	       f->rst_sent == NONE && f->close_call == NONE;
+	       f->rst_sent == NONE && f->close_call == NONE && held_after(f->c, i);
 }
 
 /* An orphan leaving FIN_WAIT2 or CLOSING quietly went on as a timewait sock. */
@@ -107,13 +126,39 @@ static void on_state(struct facts *f, const struct ta_event *e, size_t i)
 		f->closed = i;
 		f->closed_from = e->a;
 	}
-	if (f->peer_fin == NONE && peer_fin_move(f, e))
+	if (f->peer_fin == NONE && peer_fin_move(f, e, i))
 		f->peer_fin = i;
 	if (f->handoff == NONE && timewait_handoff(f, e))
 		f->handoff = i;
+	if (f->fw2_unclear == NONE && f->peer_fin != i && f->handoff != i &&
+	    e->a == TA_TCP_FIN_WAIT2 && e->b == TA_TCP_CLOSE && f->rst_recv == NONE &&
+	    f->rst_sent == NONE)
+		f->fw2_unclear = i;
 	if (f->our_fin == NONE && ((e->a == TA_TCP_ESTABLISHED && e->b == TA_TCP_FIN_WAIT1) ||
 				   (e->a == TA_TCP_CLOSE_WAIT && e->b == TA_TCP_LAST_ACK)))
 		f->our_fin = i;
+}
+
+/*
+ * The first state a midlife socket is seen in (its JOIN at attach, or the
+ * accept() of a child that waited in the queue of a listener that predates
+ * the attach).  A state past CLOSE_WAIT's fork in the diagram means the
+ * peer's FIN came before tracing saw the socket: that event is the proof.
+ */
+static void on_first_known(struct facts *f, const struct ta_event *e, size_t i)
+{
+	f->first_known = i;
+	switch (e->state) {
+	case TA_TCP_CLOSE_WAIT:
+	case TA_TCP_LAST_ACK:
+	case TA_TCP_CLOSING:
+	case TA_TCP_TIME_WAIT:
+		if (f->peer_fin == NONE) {
+			f->peer_fin = i;
+			f->peer_fin_unseen = true;
+		}
+		break;
+	}
 }
 
 /* Does this call hand the stored error to the application (and clear it)? */
@@ -134,6 +179,21 @@ static void on_syscall(struct facts *f, const struct ta_event *e, size_t i)
 {
 	switch (e->b) {
 	case TA_SYS_CLOSE:
+		/*
+		 * Another descriptor still refers to the file (a parent closing its
+		 * copy after fork): the socket stays open, nothing was closed.
+		 */
+		if (e->aux) {
+			if (f->close_copy == NONE)
+				f->close_copy = i;
+		} else if (f->close_call == NONE) {
+			f->close_call = i;
+		}
+		break;
+	case TA_SYS_EXIT:
+		/* The kernel closes it for the exiting owner, just as close() does. */
+		if (f->owner_exit == NONE)
+			f->owner_exit = i;
 		if (f->close_call == NONE)
 			f->close_call = i;
 		break;
@@ -148,6 +208,8 @@ static void on_syscall(struct facts *f, const struct ta_event *e, size_t i)
 			f->connect_unspec = i;
 		if (e->a == -ECONNABORTED && f->connect_aborted == NONE)
 			f->connect_aborted = i;
+		if (e->a < 0 && !transient_errno(-e->a) && f->connect_err == NONE)
+			f->connect_err = i;
 		break;
 	case TA_SYS_SHUTDOWN:
 		if (e->a == 0 && f->shutdown_call == NONE) {
@@ -168,6 +230,8 @@ void gather_facts(const struct conn *c, struct facts *f)
 	f->shutdown_call = f->close_call = f->destroy = NONE;
 	f->recv_eof = f->recv_err = f->send_err = f->send_after_fin = NONE;
 	f->so_error = f->consumed = NONE;
+	f->owner_exit = f->close_copy = f->fw2_unclear = f->join = f->first_known = NONE;
+	f->connect_err = NONE;
 
 	for (size_t i = 0; i < c->n; i++) {
 		const struct ta_event *e = &c->ev[i].ev;
@@ -175,6 +239,12 @@ void gather_facts(const struct conn *c, struct facts *f)
 
 		if (e->retrans > f->retrans)
 			f->retrans = e->retrans;
+		if (c->midlife && f->first_known == NONE && e->state)
+			on_first_known(f, e, i);
+		if (e->kind == TA_EV_STATE)
+			f->cur_state = e->b;
+		else if (e->state)
+			f->cur_state = e->state;
 		switch (e->kind) {
 		case TA_EV_STATE:
 			on_state(f, e, i);
@@ -220,6 +290,10 @@ void gather_facts(const struct conn *c, struct facts *f)
 			break;
 		case TA_EV_SYSCALL:
 			on_syscall(f, e, i);
+			break;
+		case TA_EV_JOIN:
+			if (f->join == NONE)
+				f->join = i;
 			break;
 		}
 		if (f->consumed == NONE && consumes(f, e))

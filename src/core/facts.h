@@ -15,7 +15,8 @@ struct facts {
 	const struct conn *c;
 	size_t established;
 	size_t syn_sent;	  /* connect's CLOSE -> SYN_SENT */
-	size_t peer_fin;	  /* the state change that shows the peer's FIN */
+	size_t peer_fin;	  /* the event that shows the peer's FIN */
+	bool peer_fin_unseen;	  /* ...only by the state it left: the FIN came before tracing */
 	size_t our_fin;		  /* the state change that shows our FIN */
 	size_t handoff;		  /* the orphan went on as a timewait sock */
 	size_t closed;		  /* first move to CLOSE */
@@ -35,7 +36,14 @@ struct facts {
 	size_t connect_aborted; /* connect() that returned ECONNABORTED */
 	size_t shutdown_call;	/* first successful shutdown() */
 	int shutdown_how;
-	size_t close_call;
+	size_t close_call;  /* the owner's close: close() of its last descriptor, or exit */
+	size_t owner_exit;  /* the owner exited with the socket open: the kernel closed it */
+	size_t close_copy;  /* first close() that left other references: not a close */
+	size_t fw2_unclear; /* FIN_WAIT2 -> CLOSE that may be the peer's FIN or our orphan's
+			     * handover: no close, exit or later use tells which */
+	size_t join;	    /* the socket was already open when tracing began */
+	size_t first_known; /* first event of a midlife socket that shows its state */
+	size_t connect_err; /* first connect() that failed with a connection error */
 	size_t destroy;
 	size_t recv_eof;       /* first recv that returned 0 */
 	size_t recv_err;       /* first recv that failed with a connection error */
@@ -44,6 +52,7 @@ struct facts {
 	size_t so_error;       /* first getsockopt(SO_ERROR) that returned an error */
 	size_t consumed;       /* first call that returned sk_err to the application */
 	unsigned int last_state;
+	unsigned int cur_state; /* the latest state any event shows (0: none) */
 };
 
 void gather_facts(const struct conn *c, struct facts *f);

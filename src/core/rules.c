@@ -97,6 +97,73 @@ static void cite_calls(const struct facts *f, struct verdict *v)
 		     errname(ev(f, f->so_error)->c));
 }
 
+/* "killed by SIGKILL", "exit status 1", from a status as wait() reports it. */
+static void describe_status(int status, char *buf, size_t len)
+{
+	static const char *const sig[] = {
+		[1] = "SIGHUP",	  [2] = "SIGINT",   [3] = "SIGQUIT",  [4] = "SIGILL",
+		[6] = "SIGABRT",  [7] = "SIGBUS",   [8] = "SIGFPE",   [9] = "SIGKILL",
+		[11] = "SIGSEGV", [13] = "SIGPIPE", [14] = "SIGALRM", [15] = "SIGTERM",
+	};
+	int s = status & 0x7f;
+
+	if (!s)
+		snprintf(buf, len, "exit status %d", (status >> 8) & 0xff);
+	else if (s < (int)ARRAY_SIZE(sig) && sig[s])
+		snprintf(buf, len, "killed by %s%s", sig[s], status & 0x80 ? ", core dumped" : "");
+	else
+		snprintf(buf, len, "killed by signal %d%s", s,
+			 status & 0x80 ? ", core dumped" : "");
+}
+
+static bool closed_by_exit(const struct facts *f)
+{
+	return f->close_call != NONE && f->close_call == f->owner_exit;
+}
+
+/*
+ * Who closed the socket, for evidence and sentences: "the owner closed the
+ * socket", or the exit that made the kernel close it on the owner's behalf.
+ */
+static void describe_close(const struct facts *f, char *buf, size_t len)
+{
+	const struct ta_event *e;
+	char how[64];
+
+	if (!closed_by_exit(f)) {
+		snprintf(buf, len, "the owner closed the socket");
+		return;
+	}
+	e = ev(f, f->owner_exit);
+	describe_status(e->c, how, sizeof(how));
+	snprintf(buf, len,
+		 "the owner, pid %u (%.16s), exited (%s) with the socket open; the kernel "
+		 "closed it on its behalf",
+		 e->owner_tgid, e->pcomm[0] ? e->pcomm : e->comm, how);
+}
+
+static void cite_close(const struct facts *f, struct verdict *v, const char *prefix)
+{
+	char who[192];
+
+	if (f->close_call == NONE)
+		return;
+	describe_close(f, who, sizeof(who));
+	cite(v, f->close_call, "%s%s", prefix, who);
+}
+
+/* A sentence about the exit, when it is what closed the socket. */
+static void say_exit(const struct facts *f, struct verdict *v)
+{
+	char who[192];
+
+	if (!closed_by_exit(f))
+		return;
+	describe_close(f, who, sizeof(who));
+	who[0] = 'T';
+	say(v, "%s, exactly as close() would (an exit is not a FIN from the peer). ", who);
+}
+
 /* RST reasons sent from the closing process's own context name that process. */
 static bool process_context_reason(enum ta_rst r)
 {
@@ -233,6 +300,26 @@ static void predict(const struct facts *f, struct verdict *v)
 /* ---- the rules, one per cause, in catalogue order ---- */
 
 /* A connect() retried on a socket whose failure was already reported. */
+/* The event that shows the peer's FIN: a state move, or the first state seen. */
+static void cite_peer_fin(const struct facts *f, struct verdict *v)
+{
+	const struct ta_event *e;
+
+	if (f->peer_fin == NONE)
+		return;
+	e = ev(f, f->peer_fin);
+	if (f->peer_fin_unseen)
+		cite(v, f->peer_fin,
+		     "first seen%s in %s: the peer's FIN had arrived before tracing saw the socket",
+		     e->kind == TA_EV_JOIN				 ? " at attach"
+		     : e->kind == TA_EV_SYSCALL && e->b == TA_SYS_ACCEPT ? " at accept()"
+									 : "",
+		     ta_state_name(e->state));
+	else
+		cite(v, f->peer_fin, "the peer's FIN arrived: %s -> %s", ta_state_name(e->a),
+		     ta_state_name(e->b));
+}
+
 static bool rule_connect_on_dead_socket(const struct facts *f, struct verdict *v)
 {
 	const struct ta_event *first;
@@ -293,6 +380,22 @@ static bool rule_local_abort(const struct facts *f, struct verdict *v)
 	return true;
 }
 
+/*
+ * tcp_disconnect() itself stores ECONNRESET and reports it, in the caller's
+ * context, after the move to CLOSE and before the call returns: that error
+ * is the disconnect's own, not an RST's.
+ */
+static bool disconnect_error(const struct facts *f, size_t by)
+{
+	const struct ta_event *e;
+
+	if (f->sk_err != ECONNRESET || f->rst_recv != NONE || f->peer_rst != NONE)
+		return false;
+	e = ev(f, f->sk_error);
+	return f->sk_error > f->closed && f->sk_error < by && !(e->flags & TA_F_SOFTIRQ) &&
+	       e->task_tgid == e->owner_tgid;
+}
+
 /* connect(AF_UNSPEC), or shutdown() while the handshake was in progress. */
 static bool rule_disconnect(const struct facts *f, struct verdict *v)
 {
@@ -300,7 +403,7 @@ static bool rule_disconnect(const struct facts *f, struct verdict *v)
 
 	if (by == NONE && f->shutdown_call != NONE && f->closed != NONE &&
 	    f->closed_from == TA_TCP_SYN_SENT && f->closed <= f->shutdown_call &&
-	    f->rst_recv == NONE && !f->sk_err)
+	    f->rst_recv == NONE && (!f->sk_err || disconnect_error(f, f->shutdown_call)))
 		by = f->shutdown_call;
 	if (by == NONE)
 		return false;
@@ -310,6 +413,10 @@ static bool rule_disconnect(const struct facts *f, struct verdict *v)
 				     : "shutdown() during the handshake");
 	cite(v, f->closed, "the kernel dropped the connection: %s -> CLOSE",
 	     ta_state_name(f->closed_from));
+	if (f->sk_err == ECONNRESET)
+		cite(v, f->sk_error,
+		     "tcp_disconnect() stored ECONNRESET and reported it in our own context: no "
+		     "RST came from anywhere");
 	cite_calls(f, v);
 	say(v,
 	    "The application itself disconnected the socket (%s while it was %s): the kernel "
@@ -463,6 +570,47 @@ static bool rule_timeout_retransmit(const struct facts *f, struct verdict *v)
 	return true;
 }
 
+/*
+ * The application closed (or its owner exited) while connect() was still
+ * in progress, with nothing stored: its own timeout fired before the
+ * kernel's SYN retries ran out.
+ */
+static bool rule_connect_abandoned(const struct facts *f, struct verdict *v)
+{
+	double waited;
+
+	if (f->syn_sent == NONE || f->established != NONE || f->close_call == NONE)
+		return false;
+	if (f->closed == NONE || f->closed_from != TA_TCP_SYN_SENT)
+		return false;
+	if (f->rst_recv != NONE || f->peer_rst != NONE || f->sk_err || f->connect_err != NONE)
+		return false;
+	waited = secs(f, f->syn_sent, f->close_call);
+	cite(v, f->syn_sent, "connect() sent a SYN: CLOSE -> SYN_SENT");
+	if (f->first_retrans != NONE)
+		cite(v, f->first_retrans, "the SYN went unanswered and was retransmitted");
+	cite_close(f, v, "");
+	cite(v, f->closed,
+	     "the kernel dropped the attempt: SYN_SENT -> CLOSE, after %u SYN retransmission%s "
+	     "and no SYN-ACK, RST or ICMP error",
+	     f->retrans, plural(f->retrans));
+	say_exit(f, v);
+	say(v,
+	    "The application gave up on the connection attempt %.1f s after connect() started: "
+	    "it closed the socket while the kernel was still retrying the SYN (%u retransmission%s "
+	    "so far, no SYN-ACK, RST or ICMP error). No call returned an error: the "
+	    "application's own connect timeout (curl --connect-timeout, a poll() limit) fired "
+	    "before the kernel's (net.ipv4.tcp_syn_retries, about 2 minutes by default).",
+	    waited, f->retrans, plural(f->retrans));
+	if (f->retrans)
+		say(v, " The SYNs or their answers are being dropped, or the peer host is down or "
+		       "too slow to answer.");
+	else
+		say(v, " It gave up before the first SYN retransmission: the peer may only have "
+		       "been slow.");
+	return true;
+}
+
 static bool rule_reset_after_peer_fin(const struct facts *f, struct verdict *v)
 {
 	const struct ta_event *fin;
@@ -480,8 +628,7 @@ static bool rule_reset_after_peer_fin(const struct facts *f, struct verdict *v)
 	/* Counters only grow: the last event holds every byte sent. */
 	after = ev(f, f->c->n - 1)->tx_bytes - fin->tx_bytes;
 
-	cite(v, f->peer_fin, "the peer's FIN arrived: %s -> %s", ta_state_name(fin->a),
-	     ta_state_name(fin->b));
+	cite_peer_fin(f, v);
 	if (f->send_after_fin != NONE)
 		cite(v, f->send_after_fin, "we sent data after the peer's FIN (send returned %d)",
 		     ev(f, f->send_after_fin)->a);
@@ -492,7 +639,13 @@ static bool rule_reset_after_peer_fin(const struct facts *f, struct verdict *v)
 	     errname(f->sk_err));
 	cite_calls(f, v);
 
-	say(v, "The peer closed its end first (its FIN moved us to CLOSE_WAIT)");
+	if (f->peer_fin_unseen)
+		say(v,
+		    "The peer closed its end first (first seen in %s: its FIN came before tracing "
+		    "saw the socket)",
+		    ta_state_name(fin->state));
+	else
+		say(v, "The peer closed its end first (its FIN moved us to CLOSE_WAIT)");
 	if (after)
 		say(v, ", we then sent %" PRIu64 " more byte%s", after, plural(after));
 	else if (f->send_after_fin != NONE)
@@ -547,6 +700,9 @@ static bool rule_peer_reset_unseen(const struct facts *f, struct verdict *v)
 	else if (f->send_err != NONE && ev(f, f->send_err)->a == -ECONNRESET)
 		call = f->send_err;
 	if (call == NONE || (f->close_call != NONE && f->close_call < call))
+		return false;
+	/* After the peer's FIN an RST stores EPIPE: this ECONNRESET is no RST's. */
+	if (f->peer_fin != NONE && f->peer_fin < call)
 		return false;
 	cite(v, call, "%s returned ECONNRESET, which only an RST received from the peer stores",
 	     ev(f, call)->kind == TA_EV_RECV ? "recv" : "send");
@@ -612,8 +768,9 @@ static bool rule_memory_abort(const struct facts *f, struct verdict *v)
 {
 	if (!sent(f, TA_RST_TCP_ABORT_ON_MEMORY))
 		return false;
-	cite(v, f->close_call, "the owner closed the socket");
+	cite_close(f, v, "");
 	cite_our_rst(f, v, "too many orphaned sockets, or TCP memory exhausted");
+	say_exit(f, v);
 	say(v, "After the owner closed the socket, the kernel dropped it instead of finishing the "
 	       "close: there were too many orphaned sockets (net.ipv4.tcp_max_orphans) or TCP was "
 	       "out of memory (net.ipv4.tcp_mem), so it sent an RST (TCP_ABORT_ON_MEMORY, MIB "
@@ -631,8 +788,9 @@ static bool rule_reset_sent_linger2(const struct facts *f, struct verdict *v)
 	if (!sent(f, TA_RST_TCP_ABORT_ON_LINGER))
 		return false;
 	cite(v, f->our_fin, "we sent our FIN");
-	cite(v, f->close_call, "then the owner closed the socket");
+	cite_close(f, v, "then ");
 	cite_our_rst(f, v, "close() in FIN_WAIT2 with TCP_LINGER2 < 0");
+	say_exit(f, v);
 	say(v, "We had sent our FIN and were waiting in FIN_WAIT2 for the peer's; close() with "
 	       "TCP_LINGER2 set below zero tells the kernel not to wait, so it aborted the "
 	       "connection with an RST (TCP_ABORT_ON_LINGER). The peer had our FIN already: it "
@@ -648,8 +806,9 @@ static bool rule_reset_sent_unread_close(const struct facts *f, struct verdict *
 	if (!sent(f, TA_RST_TCP_ABORT_ON_CLOSE))
 		return false;
 	e = ev(f, f->rst_sent);
-	cite(v, f->close_call, "the owner closed the socket");
+	cite_close(f, v, "");
 	cite_our_rst(f, v, "close() with received data still unread");
+	say_exit(f, v);
 	say(v, "We closed the socket with ");
 	if (e->aux)
 		say(v, "%u byte%s", e->aux, plural(e->aux));
@@ -669,7 +828,7 @@ static bool rule_reset_sent_linger_zero(const struct facts *f, struct verdict *v
 		return false;
 	if (f->close_call == NONE || f->close_call > f->rst_sent)
 		return false;
-	cite(v, f->close_call, "the owner closed the socket");
+	cite_close(f, v, "");
 	cite(v, f->closed, "the connection was dropped at once: %s -> CLOSE",
 	     ta_state_name(f->closed_from));
 	cite_our_rst(f, v, "close() with SO_LINGER {1, 0}");
@@ -684,7 +843,7 @@ static bool rule_reset_sent_data_after_close(const struct facts *f, struct verdi
 {
 	if (!(sent(f, TA_RST_TCP_ABORT_ON_DATA) || sent(f, TA_RST_TCP_TIMEWAIT_SOCKET)))
 		return false;
-	cite(v, f->close_call, "the owner closed the socket");
+	cite_close(f, v, "");
 	cite(v, f->our_fin, "we sent our FIN");
 	cite(v, f->handoff, "the closed socket left FIN_WAIT2 quietly (no RST then)");
 	if (f->rst_recv != NONE && f->rst_recv < f->rst_sent)
@@ -692,6 +851,7 @@ static bool rule_reset_sent_data_after_close(const struct facts *f, struct verdi
 		     "data arrived at the closed socket, which reset itself "
 		     "(no RST came from the peer)");
 	cite_our_rst(f, v, "data arrived for a socket already closed");
+	say_exit(f, v);
 	say(v,
 	    "We had closed the socket, but the peer kept sending: data that reaches a closed "
 	    "socket (an orphan still finishing its close, or a TIME_WAIT socket) is answered "
@@ -743,10 +903,11 @@ static bool rule_orderly_close(const struct facts *f, struct verdict *v)
 	if (f->peer_fin == NONE) {
 		const struct ta_event *h = ev(f, f->handoff);
 
-		cite(v, f->close_call, "the owner closed the socket");
+		cite_close(f, v, "");
 		cite(v, f->handoff,
 		     "the kernel handed the closed socket to a timewait socket: %s -> %s",
 		     ta_state_name(h->a), ta_state_name(h->b));
+		say_exit(f, v);
 		say(v,
 		    "We closed first; the socket left %s quietly (no RST, no error) and the kernel "
 		    "carries on its last phase in a timewait socket. Whether the peer closed too "
@@ -755,12 +916,53 @@ static bool rule_orderly_close(const struct facts *f, struct verdict *v)
 		    ta_state_name(h->a));
 		return true;
 	}
-	cite(v, f->peer_fin, "the peer's FIN arrived: %s -> %s",
-	     ta_state_name(ev(f, f->peer_fin)->a), ta_state_name(ev(f, f->peer_fin)->b));
+	cite_peer_fin(f, v);
+	cite_close(f, v, "");
+	say_exit(f, v);
 	say(v,
 	    "Both ends closed with FIN (%s first); no RST was sent or received and the kernel "
 	    "stored no error.",
 	    f->our_fin < f->peer_fin ? "we" : "the peer");
+	return true;
+}
+
+/*
+ * Tracing stopped with the connection still up and nothing wrong seen: that
+ * is an answer, not a lack of one.
+ */
+static bool rule_open(const struct facts *f, struct verdict *v)
+{
+	const struct conn *c = f->c;
+	unsigned int st = f->cur_state;
+
+	if (c->ended || c->listener || !st || st == TA_TCP_CLOSE || st == TA_TCP_TIME_WAIT)
+		return false;
+	if (f->close_call != NONE || f->rst_recv != NONE || f->rst_sent != NONE ||
+	    f->peer_rst != NONE || f->sk_err)
+		return false;
+	if (f->recv_err != NONE || f->send_err != NONE || f->connect_err != NONE ||
+	    f->so_error != NONE)
+		return false;
+	cite(v, f->join, "already open when tracing began, in %s",
+	     ta_state_name(f->join != NONE ? ev(f, f->join)->state : 0));
+	cite(v, f->established, "the connection was established");
+	cite_peer_fin(f, v);
+	cite(v, f->our_fin, "we sent our FIN");
+	say(v,
+	    "The connection was still open when tracing stopped, in %s; no RST, error or "
+	    "timeout so far.",
+	    ta_state_name(st));
+	if (st == TA_TCP_SYN_SENT)
+		say(v, " connect() was still in progress (%u SYN retransmission%s so far).",
+		    f->retrans, plural(f->retrans));
+	else if (f->retrans)
+		say(v, " %u retransmission%s were seen and recovered from.", f->retrans,
+		    plural(f->retrans));
+	if (f->peer_fin != NONE)
+		say(v, " The peer has closed its end (its FIN arrived); this side has not closed "
+		       "yet: recv returns 0 (EOF) once queued data is read.");
+	else if (f->our_fin != NONE)
+		say(v, " We have sent our FIN; the peer has not closed its end yet.");
 	return true;
 }
 
@@ -788,6 +990,18 @@ static bool rule_unknown(const struct facts *f, struct verdict *v)
 	if (f->sk_err) {
 		cite(v, f->sk_error, "the kernel stored %s on the socket", errname(f->sk_err));
 		say(v, " The kernel stored %s on the socket.", errname(f->sk_err));
+	}
+	if (f->fw2_unclear != NONE) {
+		cite(v, f->fw2_unclear,
+		     "FIN_WAIT2 -> CLOSE with no close() or exit seen before it and no call after "
+		     "it");
+		say(v,
+		    " The socket left FIN_WAIT2 for CLOSE with no close() or exit seen before it "
+		    "and no call into it after: either the peer's FIN arrived while the owner "
+		    "still "
+		    "held it, or the owner exited (unseen) and the kernel handed the orphan to a "
+		    "timewait sock. The events cannot tell which, so whether the peer closed is "
+		    "not known.");
 	}
 	cite_calls(f, v);
 	say_calls(f, v);
@@ -825,6 +1039,9 @@ static const struct rule rules[] = {
 	{ { "timeout_retransmit", ETIMEDOUT, "WSAETIMEDOUT (10060)",
 	    "retransmissions exhausted (how many, over how long)" },
 	  rule_timeout_retransmit },
+	{ { "connect_abandoned", 0, NULL,
+	    "the application closed while the kernel still retried the SYN: its own timeout" },
+	  rule_connect_abandoned },
 	{ { "reset_after_peer_fin", EPIPE, "WSAECONNABORTED (10053)",
 	    "the peer's FIN, then its RST, while we were in CLOSE_WAIT: recv EOF, send EPIPE" },
 	  rule_reset_after_peer_fin },
@@ -846,6 +1063,8 @@ static const struct rule rules[] = {
 	    "send after our own shutdown(SHUT_WR): EPIPE, no RST" },
 	  rule_write_after_shutdown },
 	{ { "orderly_close", 0, NULL, "both FINs, no RST, no error" }, rule_orderly_close },
+	{ { "open", 0, NULL, "still open when tracing stopped: no RST, error or timeout so far" },
+	  rule_open },
 	{ { "unknown", 0, NULL, "the evidence does not decide; the verdict says what is missing" },
 	  rule_unknown },
 };
@@ -875,6 +1094,20 @@ static void completeness(const struct facts *f, struct verdict *v)
 				? "events of this connection were lost (ring buffer full)"
 				: "events were lost (ring buffer full) and this connection had not "
 				  "ended: its last events may be among them");
+	else if (f->join != NONE)
+		snprintf(v->missing, sizeof(v->missing),
+			 "joined mid-life at attach in %s with %d byte%s unread and %d unacked: "
+			 "what "
+			 "happened before is not known",
+			 ta_state_name(ev(f, f->join)->state), ev(f, f->join)->a,
+			 plural(ev(f, f->join)->a), ev(f, f->join)->b);
+	else if (c->midlife && f->first_known != NONE &&
+		 ev(f, f->first_known)->kind == TA_EV_SYSCALL &&
+		 ev(f, f->first_known)->b == TA_SYS_ACCEPT)
+		snprintf(v->missing, sizeof(v->missing),
+			 "first seen at accept(), in %s: it waited in the queue of a listener that "
+			 "predates the attach, and what happened there before is not known",
+			 ta_state_name(ev(f, f->first_known)->state));
 	else if (c->midlife)
 		snprintf(v->missing, sizeof(v->missing),
 			 "its beginning was not seen: the socket predates the attach, was accepted "

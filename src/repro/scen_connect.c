@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #endif
 #include <poll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "repro.h"
@@ -141,4 +142,58 @@ int disconnect(struct repro *r)
 	cli_close(r);
 	end_bystander(r);
 	return repro_expect_so_error(r, "ECONNRESET");
+}
+
+/* ----------------------------------------------------- shutdown-connecting */
+
+/*
+ * shutdown() in SYN_SENT goes through tcp_disconnect() as connect(AF_UNSPEC)
+ * does: the kernel stores ECONNRESET and reports it in our own context,
+ * though no RST came from anywhere.
+ */
+int shutdown_connecting(struct repro *r)
+{
+	int rc;
+
+	rc = repro_spawn_server(r, bystander_server);
+	if (rc)
+		return rc;
+	if (repro_nft_syn(r, "drop"))
+		return REPRO_EXIT_SETUP;
+	if (cli_socket(r) || cli_nonblock(r))
+		return REPRO_EXIT_SETUP;
+	cli_connect(r);
+	cli_shutdown(r, SHUT_RDWR, "SHUT_RDWR");
+	cli_so_error(r);
+	cli_close(r);
+	end_bystander(r);
+	return repro_expect_so_error(r, "ECONNRESET");
+}
+
+/* ------------------------------------------------------- connect-abandoned */
+
+/*
+ * The application's own connect timeout (curl --connect-timeout, a poll()
+ * with a limit) is shorter than the kernel's SYN retries: it gives up and
+ * closes while the kernel is still retrying, and no errno ever comes back.
+ */
+int connect_abandoned(struct repro *r)
+{
+	int rc;
+
+	rc = repro_spawn_server(r, bystander_server);
+	if (rc)
+		return rc;
+	if (repro_nft_syn(r, "drop"))
+		return REPRO_EXIT_SETUP;
+	if (cli_socket(r) || cli_nonblock(r))
+		return REPRO_EXIT_SETUP;
+	cli_connect(r);
+	/* SYN retransmissions at 1 and 2 s (linear since 6.5, exponential before) */
+	r->wait_ms = 2500;
+	cli_wait(r, POLLOUT, "the end of the attempt");
+	repro_out("# the application's own 2.5 s timeout expired: it gives up");
+	cli_close(r);
+	end_bystander(r);
+	return repro_expect_connect(r, "EINPROGRESS");
 }

@@ -148,6 +148,47 @@ int accept_queue_reset(struct repro *r)
 	return repro_expect(r, "ECONNRESET", "none");
 }
 
+/* ------------------------------------------------------------ owner-killed */
+
+static int owner_killed_server(struct repro_server *s)
+{
+	int fd = srv_accept_read(s);
+
+	if (fd < 0)
+		return 1;
+	/* nothing unread: the kernel's close on our behalf sends a FIN, not an RST */
+	repro_out("# server pid %d read 1 byte and holds the socket open", (int)getpid());
+	if (srv_end_turn(s))
+		return 1;
+	/* the client kills us during this wait; the turn never comes */
+	srv_wait_turn(s);
+	return 1;
+}
+
+/*
+ * The server dies without close(): its kernel closes the socket on its
+ * behalf, with a FIN as close() would, and the orphan answers our later
+ * data with an RST.  The exit is the server's close, not the client's FIN.
+ */
+int owner_killed(struct repro *r)
+{
+	int rc;
+
+	rc = repro_open_and_send(r, owner_killed_server, 1);
+	if (rc)
+		return rc;
+	if (repro_kill_server(r))
+		return repro_setup_failed("cannot kill the server");
+	repro_out("# its kernel closed the socket on its behalf: FIN");
+	cli_wait(r, POLLRDHUP, "the peer's FIN");
+	cli_recv(r);
+	cli_send(r, 2);
+	cli_wait(r, 0, "the peer's RST");
+	cli_send(r, 1);
+	cli_close(r);
+	return repro_expect(r, "EOF", "EPIPE");
+}
+
 /* ------------------------------------------------------------------- table */
 
 const struct scenario repro_scenarios[] = {
@@ -385,6 +426,45 @@ const struct scenario repro_scenarios[] = {
 			   "so the recv() after it returns 0 (EOF). Same cause, another call\n"
 			   "order.",
 		.run = send_before_recv,
+	},
+	{
+		.name = "shutdown-connecting",
+		.cause = "disconnect",
+		.err = ECONNRESET,
+		.needs = REPRO_NEEDS_NETNS,
+		.desc = "shutdown() during a non-blocking connect: SO_ERROR ECONNRESET",
+		.details = "SYNs to the server are dropped, so a non-blocking connect()\n"
+			   "stays in SYN_SENT; shutdown(SHUT_RDWR) then dissolves it without\n"
+			   "a packet: tcp_disconnect() stores ECONNRESET and reports it in\n"
+			   "the caller's context, though no RST came from anywhere.\n"
+			   "getsockopt(SO_ERROR) returns ECONNRESET.",
+		.run = shutdown_connecting,
+	},
+	{
+		.name = "connect-abandoned",
+		.cause = "connect_abandoned",
+		.err = 0,
+		.needs = REPRO_NEEDS_NETNS,
+		.desc = "SYNs dropped, the application's own 2.5 s timeout closes: no errno",
+		.details = "SYNs to the server are dropped. A non-blocking connect() and a\n"
+			   "poll() limited to 2.5 s, as curl --connect-timeout does: the\n"
+			   "kernel retransmits the SYN (1 s, 2 s) and is still trying when\n"
+			   "the application gives up and closes. No call fails: the\n"
+			   "application's timeout fired before the kernel's (tcp_syn_retries).",
+		.run = connect_abandoned,
+	},
+	{
+		.name = "owner-killed",
+		.cause = "reset_after_peer_fin",
+		.err = EPIPE,
+		.desc = "server SIGKILLed with the socket open: the kernel closes it (FIN); recv EOF, "
+			"send EPIPE",
+		.details = "The server reads the client's byte and holds the socket; the\n"
+			   "client SIGKILLs it. Nothing was unread, so the server's kernel\n"
+			   "closes the socket on its behalf with a FIN. The client reads EOF,\n"
+			   "sends 2 bytes anyway, and the orphan (or its timewait sock)\n"
+			   "answers with RST: the next send() fails with EPIPE.",
+		.run = owner_killed,
 	},
 };
 

@@ -10,6 +10,7 @@ int fin_then_rst(struct repro *r);
 int peer_crash(struct repro *r);
 int send_before_recv(struct repro *r);
 int accept_queue_reset(struct repro *r);
+int owner_killed(struct repro *r);
 
 /* scen_connect.c: the connection never comes up */
 int refused(struct repro *r);
@@ -17,6 +18,8 @@ int connect_again(struct repro *r);
 int syn_timeout(struct repro *r);
 int icmp_unreachable(struct repro *r);
 int disconnect(struct repro *r);
+int shutdown_connecting(struct repro *r);
+int connect_abandoned(struct repro *r);
 
 /* scen_reset.c: our own kernel sends the RST */
 int close_unread(struct repro *r);

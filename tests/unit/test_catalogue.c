@@ -31,7 +31,8 @@ static int load_manifest(void **state)
 	while (fgets(line, sizeof(line), f) && nexpects < 64) {
 		struct expect *e = &expects[nexpects];
 
-		if (line[0] != '#' && sscanf(line, "%127s %63s %31s", e->fixture, e->cause, e->err) == 3)
+		if (line[0] != '#' &&
+		    sscanf(line, "%127s %63s %31s", e->fixture, e->cause, e->err) == 3)
 			nexpects++;
 	}
 	fclose(f);
@@ -43,9 +44,14 @@ static bool verdict_found(struct fixture *fx, const struct expect *x, bool strip
 			  size_t len)
 {
 	struct conn_table ct;
-	uint32_t pid = fx->ev[0].ev.owner_tgid;
+	size_t first = 0;
+	uint32_t pid;
 	bool found = false;
 	size_t used = 0;
+
+	while (first + 1 < fx->n && fx->ev[first].ev.kind == TA_EV_PROC)
+		first++;
+	pid = fx->ev[first].ev.owner_tgid;
 
 	if (strip)
 		for (size_t i = 0; i < fx->n; i++) {

@@ -315,6 +315,283 @@ static void test_self_reset_is_not_peer_reset(void **state)
 	ct_free(&ct);
 }
 
+/* Does some evidence line of the verdict contain this text? */
+static bool cites_text(const struct verdict *v, const char *text)
+{
+	for (size_t i = 0; i < v->nevidence; i++)
+		if (strstr(v->evidence[i].why, text))
+			return true;
+	return false;
+}
+
+/* Load a fixture, keep the events for which keep() says so, decide every connection. */
+static void load_edited(struct decided *d, const char *name,
+			bool (*keep)(struct tl_event *e, void *arg), void *arg)
+{
+	struct fixture all;
+
+	fixture_load(&all, name);
+	memset(&d->fx, 0, sizeof(d->fx));
+	for (size_t i = 0; i < all.n; i++)
+		if (!keep || keep(&all.ev[i], arg))
+			fixture_add(&all.ev[i], &d->fx);
+	fixture_free(&all);
+	fixture_table(&d->fx, &d->ct);
+	d->c = first_owner_conn(&d->ct, &d->fx);
+	ta_decide(d->c, &d->v);
+}
+
+/* shutdown() in SYN_SENT: tcp_disconnect() stores and reports ECONNRESET itself. */
+static void test_shutdown_connecting(void **state)
+{
+	struct decided d;
+
+	(void)state;
+	decide(&d, "repro-shutdown-connecting.jsonl");
+	assert_cause(&d.v, "disconnect", ECONNRESET);
+	assert_true(cites_kind(d.c, &d.v, TA_EV_SK_ERROR));
+	assert_true(cites_text(&d.v, "no RST came from anywhere"));
+	assert_non_null(strstr(d.v.sentence, "shutdown()"));
+	done(&d);
+}
+
+/* The application's connect timeout: it closed in SYN_SENT, nothing failed. */
+static void test_connect_abandoned(void **state)
+{
+	struct decided d;
+
+	(void)state;
+	decide(&d, "repro-connect-abandoned.jsonl");
+	assert_cause(&d.v, "connect_abandoned", 0);
+	assert_null(d.v.winsock);
+	assert_true(cites_kind(d.c, &d.v, TA_EV_SYSCALL)); /* the close */
+	assert_true(cites_kind(d.c, &d.v, TA_EV_RETRANS));
+	assert_non_null(strstr(d.v.sentence, "2 retransmissions"));
+	assert_non_null(strstr(d.v.sentence, "2.5 s"));
+	assert_true(d.v.complete);
+	done(&d);
+}
+
+/*
+ * redis after DEBUG SLEEP: the child reached CLOSE_WAIT in the queue of a
+ * listener that predates the attach; accept() is the first event and shows it.
+ */
+static void test_fin_before_accept(void **state)
+{
+	struct decided d;
+	const struct ta_event *fin;
+
+	(void)state;
+	decide(&d, "py-old-listener-fin-then-rst.jsonl");
+	assert_true(d.c->midlife);
+	assert_cause(&d.v, "reset_after_peer_fin", EPIPE);
+	fin = &d.c->ev[d.v.evidence[0].idx].ev;
+	assert_int_equal(fin->kind, TA_EV_SYSCALL);
+	assert_int_equal(fin->b, TA_SYS_ACCEPT);
+	assert_int_equal(fin->state, TA_TCP_CLOSE_WAIT);
+	assert_true(cites_text(&d.v, "the peer's FIN had arrived before tracing saw the socket"));
+	assert_true(cites_kind(d.c, &d.v, TA_EV_RST_RECV));
+	assert_false(d.v.complete);
+	assert_non_null(strstr(d.v.missing, "accept()"));
+	done(&d);
+}
+
+static bool not_rst_recv(struct tl_event *e, void *arg)
+{
+	(void)arg;
+	return e->ev.kind != TA_EV_RST_RECV;
+}
+
+/* Without the RST itself, the EPIPE still is no peer_reset: the FIN came first. */
+static void test_fin_before_accept_rst_lost(void **state)
+{
+	struct decided d;
+
+	(void)state;
+	load_edited(&d, "py-old-listener-fin-then-rst.jsonl", not_rst_recv, NULL);
+	assert_string_not_equal(d.v.cause->id, "peer_reset");
+	assert_cause(&d.v, "reset_after_peer_fin", EPIPE);
+	done(&d);
+}
+
+/* Both ends of owner-killed: the server's exit is its close, not the client's FIN. */
+static void owner_killed(bool drop_exit, bool drop_rst)
+{
+	struct decided d;
+	struct conn *srv;
+	struct verdict v;
+
+	load_edited(&d, "repro-owner-killed-both.jsonl", NULL, NULL);
+	assert_cause(&d.v, "reset_after_peer_fin", EPIPE);
+	assert_non_null(strstr(d.v.sentence, "send failed with EPIPE"));
+	done(&d);
+
+	fixture_load(&d.fx, "repro-owner-killed-both.jsonl");
+	for (size_t i = 0, k = 0; i < d.fx.n; i++) {
+		const struct ta_event *e = &d.fx.ev[i].ev;
+
+		if (drop_exit && e->kind == TA_EV_SYSCALL && e->b == TA_SYS_EXIT)
+			continue;
+		if (drop_rst && e->kind == TA_EV_RST_SENT)
+			continue;
+		d.fx.ev[k++] = d.fx.ev[i];
+		if (i + 1 == d.fx.n)
+			d.fx.n = k;
+	}
+	fixture_table(&d.fx, &d.ct);
+	srv = other_conn(&d.ct, d.fx.ev[0].ev.owner_tgid);
+	ta_decide(srv, &v);
+	/* The orphan's handover to its timewait sock is never the peer's FIN. */
+	assert_false(cites_text(&v, "the peer's FIN"));
+	assert_null(strstr(v.sentence, "Both ends closed"));
+	if (!drop_exit) {
+		assert_cause(&v, "reset_sent_data_after_close", 0);
+		assert_non_null(strstr(v.sentence,
+				       "exited (killed by SIGKILL) with the socket open; "
+				       "the kernel closed it on its behalf"));
+		assert_true(cites_text(&v, "exited (killed by SIGKILL)"));
+		assert_false(cites_text(&v, "the owner closed the socket"));
+	} else if (!drop_rst) {
+		assert_cause(&v, "reset_sent_data_after_close", 0);
+		assert_false(cites_text(&v, "the owner closed the socket"));
+	} else {
+		/* No close, no exit, no later call: whose FIN it was is not known. */
+		assert_string_equal(v.cause->id, "unknown");
+		assert_non_null(strstr(v.sentence, "cannot tell"));
+	}
+	done(&d);
+}
+
+static void test_owner_killed(void **state)
+{
+	(void)state;
+	owner_killed(false, false);
+}
+
+static void test_owner_killed_exit_unseen(void **state)
+{
+	(void)state;
+	owner_killed(true, false);
+	owner_killed(true, true);
+}
+
+/* Tracing stopped with the connection up and nothing wrong: open, not unknown. */
+static void test_open(void **state)
+{
+	struct decided d;
+
+	(void)state;
+	decide(&d, "py-hold-open.jsonl");
+	assert_false(d.c->ended);
+	assert_cause(&d.v, "open", 0);
+	assert_non_null(strstr(d.v.sentence, "still open when tracing stopped, in ESTABLISHED"));
+	done(&d);
+}
+
+/*
+ * PostgreSQL: the postmaster closes its copy of the fd after fork while the
+ * backend keeps using the socket.  A close() that leaves other references
+ * is no close.
+ */
+static bool copy_close_after_accept(struct tl_event *e, void *arg)
+{
+	struct tl_event *copy = arg;
+
+	if (e->ev.kind == TA_EV_SYSCALL && e->ev.b == TA_SYS_ACCEPT) {
+		*copy = *e;
+		copy->ev.b = TA_SYS_CLOSE;
+		copy->ev.a = 0;
+		copy->ev.aux = 1;
+		copy->ev.ts_ns++;
+	}
+	return true;
+}
+
+static void test_close_of_a_copy_is_no_close(void **state)
+{
+	struct fixture all;
+	struct tl_event copy = { 0 };
+	struct decided d;
+
+	(void)state;
+	fixture_load(&all, "py-hold-open.jsonl");
+	memset(&d.fx, 0, sizeof(d.fx));
+	for (size_t i = 0; i < all.n; i++) {
+		copy.ev.kind = 0;
+		fixture_add(&all.ev[i], &d.fx);
+		copy_close_after_accept(&all.ev[i], &copy);
+		if (copy.ev.kind)
+			fixture_add(&copy, &d.fx);
+	}
+	fixture_free(&all);
+	fixture_table(&d.fx, &d.ct);
+	d.c = first_owner_conn(&d.ct, &d.fx);
+	ta_decide(d.c, &d.v);
+	assert_cause(&d.v, "open", 0);
+	assert_false(cites_text(&d.v, "closed"));
+	done(&d);
+}
+
+/* Joined mid-life at attach: the JOIN is the first-known state, and says so. */
+static void joined(unsigned int state, int unread, const char *cause, int err)
+{
+	struct fixture all;
+	struct decided d;
+	struct tl_event join = { 0 };
+	bool joined = false;
+	uint64_t cookie = 0;
+
+	fixture_load(&all, "py-hold-open.jsonl");
+	memset(&d.fx, 0, sizeof(d.fx));
+	for (size_t i = 0; i < all.n && !cookie; i++)
+		if (all.ev[i].ev.kind == TA_EV_SYSCALL && all.ev[i].ev.b == TA_SYS_ACCEPT)
+			cookie = all.ev[i].ev.cookie;
+	assert_true(cookie != 0);
+	for (size_t i = 0; i < all.n; i++) {
+		const struct ta_event *e = &all.ev[i].ev;
+
+		/* The accepted socket only; everything up to its accept() predates the attach. */
+		if (e->cookie != cookie)
+			continue;
+		if (e->kind != TA_EV_SEND && e->kind != TA_EV_RECV) {
+			if (!joined) {
+				join = all.ev[i];
+				join.ev.kind = TA_EV_JOIN;
+				join.ev.state = state;
+				join.ev.a = unread;
+				join.ev.b = 0;
+				join.ev.c = 4;
+				join.ev.flags |= TA_F_MIDLIFE;
+				fixture_add(&join, &d.fx);
+				joined = true;
+			}
+			continue;
+		}
+		all.ev[i].ev.state = state;
+		fixture_add(&all.ev[i], &d.fx);
+	}
+	fixture_free(&all);
+	fixture_table(&d.fx, &d.ct);
+	d.c = first_owner_conn(&d.ct, &d.fx);
+	ta_decide(d.c, &d.v);
+	assert_true(d.c->midlife);
+	assert_cause(&d.v, cause, err);
+	assert_false(d.v.complete);
+	assert_non_null(strstr(d.v.missing, "joined mid-life at attach in"));
+	assert_non_null(strstr(d.v.missing, ta_state_name(state)));
+	assert_non_null(strstr(d.v.missing, unread == 3 ? "3 bytes unread" : "0 bytes unread"));
+	assert_true(cites_kind(d.c, &d.v, TA_EV_JOIN));
+	done(&d);
+}
+
+static void test_joined_open(void **state)
+{
+	(void)state;
+	joined(TA_TCP_ESTABLISHED, 3, "open", 0);
+	/* In CLOSE_WAIT at attach: the peer's FIN came before, and the JOIN shows it. */
+	joined(TA_TCP_CLOSE_WAIT, 0, "open", 0);
+}
+
 static void test_catalogue(void **state)
 {
 	const struct cause *c;
@@ -349,6 +626,15 @@ int main(void)
 		cmocka_unit_test(test_lost_marks_incomplete),
 		cmocka_unit_test(test_midlife_marks_incomplete),
 		cmocka_unit_test(test_self_reset_is_not_peer_reset),
+		cmocka_unit_test(test_shutdown_connecting),
+		cmocka_unit_test(test_connect_abandoned),
+		cmocka_unit_test(test_fin_before_accept),
+		cmocka_unit_test(test_fin_before_accept_rst_lost),
+		cmocka_unit_test(test_owner_killed),
+		cmocka_unit_test(test_owner_killed_exit_unseen),
+		cmocka_unit_test(test_open),
+		cmocka_unit_test(test_close_of_a_copy_is_no_close),
+		cmocka_unit_test(test_joined_open),
 		cmocka_unit_test(test_catalogue),
 	};
 
