@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A client that is not tcpabort-repro: the two classic failures, written the
 way an application would be, to check the tracer against a program it was not
-built with.  Usage: pyclient.py fin-then-rst|peer-crash|orderly|serve-after-pause|hold|churn|block-recv|old-listener-reset|old-listener-fin-then-rst
+built with.  Usage: pyclient.py fin-then-rst|peer-crash|orderly|serve-after-pause|hold|churn|block-recv|old-listener-reset|old-listener-fin-then-rst|hold-before-attach
 
 Forks a server child on 127.0.0.1, prints its pids, then waits for SIGUSR1
 (the tracer attaches meanwhile).  Prints what each client call returned.
@@ -133,27 +133,22 @@ def old_listener_reset():
 
 
 def old_listener_fin_then_rst():
-    """redis after DEBUG SLEEP: the listener predates the attach; a client
-    sends its request and closes while the server is busy, so the child
-    reaches CLOSE_WAIT in the accept queue, unseen.  The server accepts,
+    """redis after DEBUG SLEEP: a client sends its request and closes while
+    the server is busy, so the child reaches CLOSE_WAIT in the accept queue
+    before the tracer attaches (the FIN is not seen).  The server accepts,
     reads, replies, and the client's closed socket answers with an RST.
     The client is forked before the attach: only the server is traced."""
     lsock, port = listener()
-    go_r, go_w = os.pipe()
     child = os.fork()
     if child == 0:
         lsock.close()
-        os.close(go_w)
-        os.read(go_r, 1)
         c = socket.create_connection(("127.0.0.1", port))
         c.send(b"PING")
         c.close()
         os._exit(0)
-    os.close(go_r)
-    wait_for_attach(child)
-    os.write(go_w, b"x")
     os.waitpid(child, 0)
-    time.sleep(0.1)                     # the server is busy: FIN in the queue
+    time.sleep(0.1)                     # the FIN reaches the queued child
+    wait_for_attach()
     conn, _ = lsock.accept()
     call("recv", lambda: conn.recv(10))
     call("send(5)", lambda: conn.send(b"+PONG"))
@@ -164,8 +159,31 @@ def old_listener_fin_then_rst():
     lsock.close()
 
 
+def hold_before_attach():
+    """A service's idle connection: accepted before the attach, 3 bytes
+    from the peer unread; the tracer joins it mid-life and is stopped while
+    it is still open.  The peer is forked before the attach: not traced."""
+    lsock, port = listener()
+    child = os.fork()
+    if child == 0:
+        lsock.close()
+        c = socket.create_connection(("127.0.0.1", port))
+        c.send(b"abc")
+        time.sleep(30)
+        os._exit(0)
+    conn, _ = lsock.accept()
+    time.sleep(0.1)                     # the 3 bytes arrive, unread
+    wait_for_attach(child)
+    print("# holding", file=sys.stderr, flush=True)
+    time.sleep(30)
+    conn.close()
+
+
 def main():
     mode = sys.argv[1]
+    if mode == "hold-before-attach":
+        hold_before_attach()
+        return
     if mode == "old-listener-fin-then-rst":
         old_listener_fin_then_rst()
         return

@@ -414,33 +414,58 @@ static void test_fin_before_accept_rst_lost(void **state)
 	done(&d);
 }
 
+struct ends {
+	struct conn *client, *server;
+};
+
+/* The client is the end that connected (CLOSE -> SYN_SENT); the server the other one. */
+static void find_ends(struct conn *c, void *arg)
+{
+	struct ends *e = arg;
+	bool connected = false;
+
+	if (c->listener)
+		return;
+	for (size_t i = 0; i < c->n; i++)
+		connected |= c->ev[i].ev.kind == TA_EV_STATE && c->ev[i].ev.b == TA_TCP_SYN_SENT;
+	if (connected)
+		e->client = c;
+	else
+		e->server = c;
+}
+
 /* Both ends of owner-killed: the server's exit is its close, not the client's FIN. */
 static void owner_killed(bool drop_exit, bool drop_rst)
 {
-	struct decided d;
-	struct conn *srv;
+	struct fixture fx;
+	struct conn_table ct;
+	struct ends ends = { 0 };
 	struct verdict v;
+	size_t k = 0;
 
-	load_edited(&d, "repro-owner-killed-both.jsonl", NULL, NULL);
-	assert_cause(&d.v, "reset_after_peer_fin", EPIPE);
-	assert_non_null(strstr(d.v.sentence, "send failed with EPIPE"));
-	done(&d);
-
-	fixture_load(&d.fx, "repro-owner-killed-both.jsonl");
-	for (size_t i = 0, k = 0; i < d.fx.n; i++) {
-		const struct ta_event *e = &d.fx.ev[i].ev;
+	fixture_load(&fx, "repro-owner-killed-both.jsonl");
+	for (size_t i = 0; i < fx.n; i++) {
+		const struct ta_event *e = &fx.ev[i].ev;
 
 		if (drop_exit && e->kind == TA_EV_SYSCALL && e->b == TA_SYS_EXIT)
 			continue;
 		if (drop_rst && e->kind == TA_EV_RST_SENT)
 			continue;
-		d.fx.ev[k++] = d.fx.ev[i];
-		if (i + 1 == d.fx.n)
-			d.fx.n = k;
+		fx.ev[k++] = fx.ev[i];
 	}
-	fixture_table(&d.fx, &d.ct);
-	srv = other_conn(&d.ct, d.fx.ev[0].ev.owner_tgid);
-	ta_decide(srv, &v);
+	fx.n = k;
+	fixture_table(&fx, &ct);
+	ct_each(&ct, find_ends, &ends);
+	assert_non_null(ends.client);
+	assert_non_null(ends.server);
+
+	ta_decide(ends.client, &v);
+	if (!drop_rst) {
+		assert_cause(&v, "reset_after_peer_fin", EPIPE);
+		assert_non_null(strstr(v.sentence, "send failed with EPIPE"));
+	}
+
+	ta_decide(ends.server, &v);
 	/* The orphan's handover to its timewait sock is never the peer's FIN. */
 	assert_false(cites_text(&v, "the peer's FIN"));
 	assert_null(strstr(v.sentence, "Both ends closed"));
@@ -459,7 +484,8 @@ static void owner_killed(bool drop_exit, bool drop_rst)
 		assert_string_equal(v.cause->id, "unknown");
 		assert_non_null(strstr(v.sentence, "cannot tell"));
 	}
-	done(&d);
+	ct_free(&ct);
+	fixture_free(&fx);
 }
 
 static void test_owner_killed(void **state)
@@ -584,6 +610,22 @@ static void joined(unsigned int state, int unread, const char *cause, int err)
 	done(&d);
 }
 
+/* Recorded: an idle connection with 3 bytes unread, joined at attach, Ctrl-C. */
+static void test_joined_open_recorded(void **state)
+{
+	struct decided d;
+
+	(void)state;
+	decide(&d, "py-joined-open.jsonl");
+	assert_true(d.c->midlife);
+	assert_cause(&d.v, "open", 0);
+	assert_true(cites_kind(d.c, &d.v, TA_EV_JOIN));
+	assert_false(d.v.complete);
+	assert_string_equal(d.v.missing, "joined mid-life at attach in ESTABLISHED with 3 bytes "
+					 "unread and 0 unacked: what happened before is not known");
+	done(&d);
+}
+
 static void test_joined_open(void **state)
 {
 	(void)state;
@@ -635,6 +677,7 @@ int main(void)
 		cmocka_unit_test(test_open),
 		cmocka_unit_test(test_close_of_a_copy_is_no_close),
 		cmocka_unit_test(test_joined_open),
+		cmocka_unit_test(test_joined_open_recorded),
 		cmocka_unit_test(test_catalogue),
 	};
 
