@@ -372,6 +372,19 @@ static void test_connect_abandoned(void **state)
 	done(&d);
 }
 
+/* The real thing: curl --connect-timeout 2 with the SYNs dropped (curl exit 28). */
+static void test_connect_abandoned_curl(void **state)
+{
+	struct decided d;
+
+	(void)state;
+	decide(&d, "curl-connect-timeout.jsonl");
+	assert_cause(&d.v, "connect_abandoned", 0);
+	assert_non_null(strstr(d.v.sentence, "2.0 s after connect() started"));
+	assert_non_null(strstr(d.v.sentence, "1 retransmission so far"));
+	done(&d);
+}
+
 /*
  * redis after DEBUG SLEEP: the child reached CLOSE_WAIT in the queue of a
  * listener that predates the attach; accept() is the first event and shows it.
@@ -670,6 +683,7 @@ int main(void)
 		cmocka_unit_test(test_self_reset_is_not_peer_reset),
 		cmocka_unit_test(test_shutdown_connecting),
 		cmocka_unit_test(test_connect_abandoned),
+		cmocka_unit_test(test_connect_abandoned_curl),
 		cmocka_unit_test(test_fin_before_accept),
 		cmocka_unit_test(test_fin_before_accept_rst_lost),
 		cmocka_unit_test(test_owner_killed),
