@@ -973,7 +973,7 @@ static bool rule_unknown(const struct facts *f, struct verdict *v)
 
 	if (!c->ended)
 		say(v, "The connection had not ended when tracing stopped (last state %s).",
-		    ta_state_name(f->last_state ? f->last_state : c->ev[0].ev.state));
+		    ta_state_name(f->cur_state));
 	else
 		say(v, "The events seen do not match any known cause.");
 	if (f->rst_recv != NONE) {

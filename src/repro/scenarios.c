@@ -457,7 +457,8 @@ const struct scenario repro_scenarios[] = {
 		.name = "owner-killed",
 		.cause = "reset_after_peer_fin",
 		.err = EPIPE,
-		.desc = "server SIGKILLed with the socket open: the kernel closes it (FIN); recv EOF, "
+		.desc = "server SIGKILLed with the socket open: the kernel closes it (FIN); recv "
+			"EOF, "
 			"send EPIPE",
 		.details = "The server reads the client's byte and holds the socket; the\n"
 			   "client SIGKILLs it. Nothing was unread, so the server's kernel\n"
