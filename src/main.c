@@ -27,7 +27,8 @@
 #define TA_VERSION "0.1.0"
 
 static const char usage[] =
-	"Usage: tcpabort-trace -p PID [-p PID]... [--json] [-o FILE] [-b KIB] [-v]\n"
+	"Usage: tcpabort-trace SCOPE... [--json] [-o FILE] [-d SECONDS] [-b KIB] [-v]\n"
+	"       tcpabort-trace [options] -- COMMAND [ARG]...\n"
 	"       tcpabort-trace report [--json] FILE...\n"
 	"       tcpabort-trace --selftest [--keep]\n"
 	"\n"
@@ -36,16 +37,41 @@ static const char usage[] =
 	"ETIMEDOUT, ECONNREFUSED or a silent EOF, with the kernel events that prove it.\n"
 	"\n"
 	"Attaches BPF programs to the kernel's TCP tracepoints and follows every TCP\n"
-	"socket the process creates, connects, accepts, reads or writes after the attach.\n"
-	"As each connection ends it prints the connection's timeline and a verdict:\n"
-	"a cause id, the errno it explains, one sentence, and the evidence.  Tracing\n"
-	"stops by itself when every traced process has exited, or on Ctrl-C / SIGTERM\n"
-	"(connections still open are then reported as they stand).\n"
+	"socket of the traced processes: those they already hold (joined mid-life,\n"
+	"with their state and queues) and every one they create, connect or accept\n"
+	"after the attach.  As each connection ends it prints the connection's timeline\n"
+	"and a verdict: a cause id, the errno it explains, one sentence, and the\n"
+	"evidence.  Tracing stops when every traced process has exited (with --comm,\n"
+	"--cgroup or --unit: when -d runs out), or on Ctrl-C / SIGTERM; connections still\n"
+	"open are then reported as they stand.\n"
+	"\n"
+	"Scope (whom to trace; combine freely):\n"
+	"  -p, --pid PIDS    these processes (all their threads): a PID, a comma list,\n"
+	"                    or one word of PIDs as `pidof` prints them; repeatable\n"
+	"      --tree        also every existing descendant of the -p processes\n"
+	"                    (nginx master + workers, postmaster + backends)\n"
+	"      --no-children do not follow processes forked after the attach\n"
+	"                    (followed by default)\n"
+	"      --comm NAME   every process named NAME (/proc/PID/comm), now and any\n"
+	"                    that takes the name by exec later\n"
+	"      --cgroup PATH every process in this cgroup v2 and below it (a path\n"
+	"                    under the cgroup2 mount, or absolute), now and later\n"
+	"      --unit NAME   the cgroup of systemd unit NAME (.service if no suffix)\n"
+	"  -- COMMAND ARG... run COMMAND under trace, attached before it starts\n"
 	"\n"
 	"Options:\n"
-	"  -p, --pid PID     trace this process (all its threads); repeat for more\n"
+	"  -d, --duration SECONDS  stop after this long (whatever the scope)\n"
 	"      --json        JSON Lines: start, event, connection and end records\n"
 	"                    (see docs/output.md for the contract)\n"
+	"      --all         text: print every connection in full; by default only\n"
+	"                    those that ended abnormally (healthy ones, orderly_close\n"
+	"                    and open, are counted in the summary)\n"
+	"      --errors-only JSON: only abnormal connections, each record preceded by\n"
+	"                    its events (report gives the same verdicts from it)\n"
+	"      --port PORT   only connections with this local or remote port; repeat\n"
+	"                    or give a comma list (text, JSON and the summary)\n"
+	"  A summary (connections by cause and errno, top peers, first/last seen) ends\n"
+	"  the output; SIGUSR1 writes one at once and tracing goes on.\n"
 	"  -o, --output FILE write the output to FILE instead of standard output;\n"
 	"                    it is flushed after every connection's verdict\n"
 	"  -b, --buffer-size KIB  ring buffer size in KiB, a power of two, at least\n"
@@ -78,7 +104,10 @@ static const char usage[] =
 	"  unknown                 the evidence does not decide; says what is missing\n"
 	"\n"
 	"Examples:\n"
-	"  sudo tcpabort-trace -p $(pidof myclient)\n"
+	"  sudo tcpabort-trace -p \"$(pidof nginx)\"       # master and workers\n"
+	"  sudo tcpabort-trace --tree -p $(cat /run/postgresql/15-main.pid)\n"
+	"  sudo tcpabort-trace --unit redis-server -d 600 --json -o /tmp/redis.jsonl\n"
+	"  sudo tcpabort-trace -- curl -s https://example.org/\n"
 	"  sudo tcpabort-trace -p 812 --json -o /tmp/812.jsonl\n"
 	"  tcpabort-repro fin-then-rst --pause &   # then: sudo tcpabort-trace -p <pid>\n"
 	"  sudo tcpabort-trace --selftest          # does this kernel give the evidence?\n"
@@ -88,14 +117,14 @@ static const char usage[] =
 	"  0  traced until the processes exited or a signal asked us to stop\n"
 	"  1  runtime failure (BPF load or attach, output I/O)\n"
 	"  2  bad command line\n"
-	"  3  a PID does not exist\n"
+	"  3  a PID does not exist, -p got an empty list, or no such cgroup/unit\n"
 	"  4  not enough privilege (needs root, or CAP_BPF + CAP_PERFMON)\n"
 	"  5  the kernel lacks BTF or a required tracepoint\n"
 	"  6, 7  report: a file cannot be read / is not tcpabort-trace JSON\n"
 	"  8  --selftest: a scenario got the wrong verdict\n"
 	"\n"
 	"Requires Linux 5.12+ with BTF (/sys/kernel/btf/vmlinux); RST reasons need 6.10+,\n"
-	"per-call send/recv results 6.3+.\n";
+	"per-call send/recv results 6.3+; --cgroup and --unit need cgroup v2.\n";
 
 /* Root, or CAP_BPF + CAP_PERFMON (5.8+), or CAP_SYS_ADMIN on older kernels. */
 static bool privileged(void)
@@ -135,14 +164,32 @@ static int process_of(int pid)
 }
 
 static const char report_usage[] =
-	"Usage: tcpabort-trace report [--json] FILE...\n"
+	"Usage: tcpabort-trace report [--json] [--all|--errors-only] [--port PORT]... FILE...\n"
 	"\n"
 	"Print the verdicts again from output saved with --json (- reads standard\n"
 	"input): the same rules as a live run, so a newer tcpabort-trace can re-explain\n"
-	"an old capture.  Needs no privilege.\n"
+	"an old capture, then the summary.  --all, --errors-only and --port select\n"
+	"connections as in a live run.  Needs no privilege.\n"
 	"\n"
 	"Exit status: 0 done, 2 bad command line, 6 a file cannot be read,\n"
 	"7 a file is not tcpabort-trace JSON (the message names the line).\n";
+
+/* --port's value: a port or a comma list, added to f. */
+static void port_option(struct session_filter *f, const char *arg)
+{
+	if (!session_parse_ports(f, arg))
+		die(EXIT_USAGE, "invalid port list '%s' (ports 1 to 65535, commas between; at most %d)",
+		    arg, TA_MAX_PORTS);
+}
+
+static void filter_check(const struct session_filter *f, bool json)
+{
+	if (f->errors_only && !json)
+		die(EXIT_USAGE, "--errors-only goes with --json: text shows only abnormal "
+				"connections already (try --help)");
+	if (f->all && json)
+		die(EXIT_USAGE, "--all is for text: JSON keeps every connection already (try --help)");
+}
 
 static int report_cmd(int argc, char **argv)
 {
@@ -151,6 +198,14 @@ static int report_cmd(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--json"))
 			o.json = true;
+		else if (!strcmp(argv[i], "--all"))
+			o.filter.all = true;
+		else if (!strcmp(argv[i], "--errors-only"))
+			o.filter.errors_only = true;
+		else if (!strcmp(argv[i], "--port") && i + 1 < argc)
+			port_option(&o.filter, argv[++i]);
+		else if (!strncmp(argv[i], "--port=", 7))
+			port_option(&o.filter, argv[i] + 7);
 		else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
 			return fputs(report_usage, stdout), EXIT_OK;
 		else if (argv[i][0] == '-' && argv[i][1])
@@ -160,6 +215,7 @@ static int report_cmd(int argc, char **argv)
 	}
 	if (!o.nfiles)
 		die(EXIT_USAGE, "report: give the files to read (try report --help)");
+	filter_check(&o.filter, o.json);
 	o.files = argv;
 	return report_main(&o);
 }
@@ -176,6 +232,9 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ "selftest", no_argument, NULL, 'S' },
 		{ "keep", no_argument, NULL, 'K' },
+		{ "all", no_argument, NULL, 'A' },
+		{ "errors-only", no_argument, NULL, 'E' },
+		{ "port", required_argument, NULL, 'P' },
 		{ "tree", no_argument, NULL, 'T' },
 		{ "no-children", no_argument, NULL, 'N' },
 		{ "comm", required_argument, NULL, 'C' },
@@ -262,6 +321,15 @@ int main(int argc, char **argv)
 		case 'K':
 			keep = true;
 			break;
+		case 'A':
+			o.filter.all = true;
+			break;
+		case 'E':
+			o.filter.errors_only = true;
+			break;
+		case 'P':
+			port_option(&o.filter, optarg);
+			break;
 		case 'V':
 			printf("tcpabort-trace %s (wire format v%d)\n", TA_VERSION,
 			       TA_WIRE_VERSION);
@@ -280,6 +348,7 @@ int main(int argc, char **argv)
 	}
 	if (keep && !selftest)
 		die(EXIT_USAGE, "--keep goes with --selftest (try --help)");
+	filter_check(&o.filter, o.json);
 	if (selftest) {
 		if (o.pids.n)
 			die(EXIT_USAGE, "--selftest traces its own scenarios: no -p (try --help)");
@@ -291,13 +360,13 @@ int main(int argc, char **argv)
 			    argv[0]);
 		return selftest_main(keep);
 	}
+	if (o.tree && !o.pids.n)
+		die(EXIT_USAGE, "--tree takes the descendants of -p PID: give one (try --help)");
 	if (!o.pids.n && !o.comm && !o.cgroup && !o.unit && !o.cmd)
 		die(EXIT_USAGE, "nothing to trace: give -p PID, --comm, --cgroup, --unit or -- "
 				"COMMAND (try --help)");
 	if (o.cgroup && o.unit)
 		die(EXIT_USAGE, "--cgroup and --unit both name a cgroup: give one (try --help)");
-	if (o.tree && !o.pids.n)
-		die(EXIT_USAGE, "--tree takes the descendants of -p PID: give one (try --help)");
 	for (size_t i = 0; i < o.pids.n; i++) {
 		int tgid = process_of(o.pids.v[i]);
 

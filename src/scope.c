@@ -122,7 +122,9 @@ int scope_add_descendants(struct pidset *s)
 	while (!ret && grew) {
 		grew = false;
 		for (size_t i = 0; i < f.n; i++)
-			if (pidset_has(s, f.ppid[i]) && !pidset_has(s, f.pid[i])) {
+			/* Never ourselves: `--tree -p $$` from a shell is our parent's tree. */
+			if (pidset_has(s, f.ppid[i]) && !pidset_has(s, f.pid[i]) &&
+			    f.pid[i] != getpid()) {
 				if (pidset_add(s, f.pid[i])) {
 					ret = error("out of memory");
 					break;

@@ -356,6 +356,24 @@ static void announce_start(struct tracer *t)
 }
 
 /*
+ * `-p MASTER` of a pre-forked server traces the master alone: its workers
+ * exist already, and only later forks are followed.  Say so.
+ */
+static void note_untraced_children(struct tracer *t)
+{
+	struct pidset all = { 0 };
+	size_t n;
+
+	for (size_t i = 0; i < t->start.n; i++)
+		pidset_add(&all, t->start.v[i]);
+	if (!scope_add_descendants(&all) && (n = all.n - t->start.n))
+		warn("%zu child process%s of the traced process%s %s not traced (add --tree to "
+		     "trace them too)",
+		     n, n == 1 ? "" : "es", t->start.n == 1 ? "" : "es", n == 1 ? "is" : "are");
+	pidset_free(&all);
+}
+
+/*
  * Whom to trace now: -p, their descendants with --tree, --comm, --cgroup,
  * --unit.  Exit code on failure.
  */
@@ -533,6 +551,9 @@ int trace_main(const struct trace_opts *o)
 	if (seed(&t))
 		goto out_session;
 	release_command(&t);
+	/* After the attach, so that an error before it stays one line. */
+	if (!o->tree && o->pids.n)
+		note_untraced_children(&t);
 	if (o->verbose)
 		fprintf(stderr,
 			"%s: attached to %zu process%s, %llu socket%s already open; tracing "
