@@ -123,12 +123,22 @@ static pid_t start_repro(const char *repro, const char *name, int outfd)
 
 static pid_t start_tracer(pid_t target, const char *out)
 {
-	char pidstr[16];
+	char pidstr[16], errpath[4096];
+	int fd;
 	pid_t pid = fork();
 
 	if (pid != 0)
 		return pid;
 	snprintf(pidstr, sizeof(pidstr), "%d", (int)target);
+	/*
+	 * Its notes (the scenario's untraced server child, by design) go beside
+	 * its output, kept with --keep, not between the selftest's lines.
+	 */
+	if (snprintf(errpath, sizeof(errpath), "%s.err", out) < (int)sizeof(errpath)) {
+		fd = open(errpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		if (fd >= 0)
+			dup2(fd, STDERR_FILENO);
+	}
 	execl("/proc/self/exe", "tcpabort-trace", "-p", pidstr, "--json", "-o", out, (char *)NULL);
 	_exit(127);
 }

@@ -337,7 +337,7 @@ static void start_record(struct tracer *t)
  * The processes in scope at the attach, each as a process event of its own,
  * so a saved log says who was traced (report reads them like live events).
  */
-static void announce_start(struct tracer *t)
+static void announce_start(struct tracer *t, char **cmd)
 {
 	for (size_t i = 0; i < t->start.n; i++) {
 		struct tl_event e = { 0 };
@@ -348,7 +348,11 @@ static void announce_start(struct tracer *t)
 		e.ev.b = TA_PROC_START;
 		e.ev.owner_tgid = e.ev.task_tgid = e.ev.task_pid = t->start.v[i];
 		e.ev.a = scope_parent(t->start.v[i]);
-		scope_comm_of(t->start.v[i], comm, sizeof(comm));
+		/* The command is still us, held before its exec: name it as it will be. */
+		if ((pid_t)t->start.v[i] == t->cmd_pid && cmd)
+			snprintf(comm, sizeof(comm), "%s", basename(cmd[0]));
+		else
+			scope_comm_of(t->start.v[i], comm, sizeof(comm));
 		snprintf(e.ev.comm, sizeof(e.ev.comm), "%.15s", comm);
 		snprintf(e.ev.pcomm, sizeof(e.ev.pcomm), "%.15s", comm);
 		session_feed(&t->session, &e);
@@ -546,7 +550,7 @@ int trace_main(const struct trace_opts *o)
 	}
 	start_record(&t);
 	started = true;
-	announce_start(&t);
+	announce_start(&t, o->cmd);
 	/* After the attach: a socket that changes between the two is seen by both, once. */
 	if (seed(&t))
 		goto out_session;
