@@ -159,9 +159,10 @@ void describe_event(const struct tl_event *t, char *buf, size_t len)
 		break;
 	case TA_EV_JOIN:
 		if (e->state == TA_TCP_LISTEN)
-			snprintf(buf, len,
-				 "already open at attach (fd %d): LISTEN, %u waiting to be accepted",
-				 e->c, e->aux);
+			snprintf(
+				buf, len,
+				"already open at attach (fd %d): LISTEN, %u waiting to be accepted",
+				e->c, e->aux);
 		else
 			snprintf(buf, len,
 				 "already open at attach (fd %d): %s, %d bytes unread, %d unacked",
@@ -209,9 +210,10 @@ void out_start(struct out *o, const struct start_info *s)
 		for (int i = 0; i < s->npids; i++)
 			fprintf(o->f, "%s %d", i ? "," : "", s->pids[i]);
 		fprintf(o->f, " on Linux %s; %s\n", s->kernel,
-			o->show_healthy ? "a verdict is printed as each connection ends"
-					: "a verdict is printed as each connection ends abnormally, "
-					  "healthy ones are counted (--all shows them)");
+			o->show_healthy
+				? "a verdict is printed as each connection ends"
+				: "a verdict is printed as each connection ends abnormally, "
+				  "healthy ones are counted (--all shows them)");
 		for (int i = 0; i < s->nfeatures; i++)
 			if (!s->features[i].present)
 				fprintf(o->f,
@@ -478,8 +480,8 @@ static void text_connection(struct out *o, const struct conn *c, const struct ve
 		snprintf(note, sizeof(note), "  (amends an earlier %s verdict)",
 			 a->cause ? a->cause : "");
 	fprintf(o->f, "\nconnection %s:%u -> %s:%u  pid %u (%s)  cookie %" PRIu64 "%s%s\n", src,
-		t->sport, dst, t->dport, c->owner, who, c->cookie,
-		c->ended ? "" : "  [still open]", note);
+		t->sport, dst, t->dport, c->owner, who, c->cookie, c->ended ? "" : "  [still open]",
+		note);
 	for (size_t i = 0; i < c->n; i++)
 		text_event_line(o, &c->ev[i], "  ", cited(v, i) ? '*' : ' ');
 	fprintf(o->f, "  cause:    %s", v->cause->id);
@@ -706,8 +708,7 @@ static void text_summary(struct out *o, const struct summary *s, bool final, uin
 			s->kept_evicted);
 }
 
-void out_summary(struct out *o, const struct summary *s, bool final, uint64_t events,
-		 uint64_t lost)
+void out_summary(struct out *o, const struct summary *s, bool final, uint64_t events, uint64_t lost)
 {
 	struct ranked r;
 	struct jw w;

@@ -23,8 +23,8 @@ struct out {
 	bool verbose;	   /* text: also print each event as it arrives */
 	bool show_healthy; /* text: healthy connections are printed in full (--all) */
 	uint64_t t0_ns;	   /* monotonic time of the start record */
-	bool started;	   /* a start record was written (or, for report, read): a summary may follow */
-	int err;	   /* first write error (errno), 0 if none */
+	bool started; /* a start record was written (or, for report, read): a summary may follow */
+	int err;      /* first write error (errno), 0 if none */
 	/* A ring: on a service that forks without end, the oldest are forgotten first. */
 	uint32_t traced[TA_OUT_TRACED];
 	size_t ntraced, traced_next;
@@ -58,11 +58,11 @@ struct summary {
 	struct summary_row rows[TA_SUMMARY_ROWS];
 	int nrows;
 	uint64_t connections, healthy, incomplete, lost, midlife, open, amended;
-	uint64_t overflow; /* connections whose (cause, errno) found no free row */
-	uint64_t tracking; /* connections followed now, without a verdict yet (SIGUSR1) */
-	uint64_t kept_evicted; /* concluded connections let go early: no room to wait for an amendment */
+	uint64_t overflow;     /* connections whose (cause, errno) found no free row */
+	uint64_t tracking;     /* connections followed now, without a verdict yet (SIGUSR1) */
+	uint64_t kept_evicted; /* concluded connections let go early: no room to wait for an
+				  amendment */
 };
-
 
 struct feature {
 	const char *name;

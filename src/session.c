@@ -314,12 +314,12 @@ static void conclude(struct session *s, struct conn *c)
 				    .shown = c->told_shown };
 		am = &a;
 		untally(s, c);
-		s->sum.amended++;
 	}
 	show = port_wanted(s, t->sport, t->dport);
-	if (show)
+	if (show) {
 		tally(s, c, v, healthy);
-	else
+		s->sum.amended += am != NULL;
+	} else
 		c->told_row = -1, c->told_flags = 0;
 	if (s->out->format == OUT_JSON)
 		show = show && !(healthy && s->filter.errors_only);

@@ -13,8 +13,8 @@
 
 /* Which connections the output shows (the summary counts only those too). */
 struct session_filter {
-	bool all;	  /* text: print healthy connections in full as well */
-	bool errors_only; /* JSON: only abnormal connections, each with its events */
+	bool all;		      /* text: print healthy connections in full as well */
+	bool errors_only;	      /* JSON: only abnormal connections, each with its events */
 	uint16_t ports[TA_MAX_PORTS]; /* --port: local or remote port; none: every port */
 	int nports;
 };
@@ -34,9 +34,9 @@ struct session {
 	uint64_t events;
 	uint64_t connections; /* connection records written */
 	uint64_t seq;
-	bool print_events;  /* write events to the output (report: no) */
-	uint64_t lost;	    /* events the kernel side could not deliver, as far as known */
-	bool errors_unseen; /* the kernel cannot report stored errors (before 5.14) */
+	bool print_events;	   /* write events to the output (report: no) */
+	uint64_t lost;		   /* events the kernel side could not deliver, as far as known */
+	bool errors_unseen;	   /* the kernel cannot report stored errors (before 5.14) */
 	struct linger_heap linger; /* ended connections waiting for their timewait sock */
 	uint64_t seq_linger;
 	/* Concluded connections kept for TIME_WAIT, in case their timewait sock speaks. */

@@ -184,6 +184,425 @@ static void test_table_many(void **state)
 	ct_free(&ct);
 }
 
+/* --- output selection, the summary, amendments ----------------------------------------- */
+
+struct capture {
+	char *buf;
+	size_t len;
+};
+
+/* Feeds events into a session writing to memory; tick_every > 0 also runs the live clock. */
+static void feed_all(struct capture *cap, const struct tl_event *ev, size_t n, enum out_format fmt,
+		     const struct session_filter *f, bool print_events, uint64_t clock_after_ns)
+{
+	struct out o = { .format = fmt, .started = true };
+	struct session s;
+
+	memset(cap, 0, sizeof(*cap));
+	o.f = open_memstream(&cap->buf, &cap->len);
+	assert_int_equal(session_init(&s, &o), 0);
+	if (f)
+		session_set_filter(&s, f);
+	s.print_events = print_events;
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(session_feed(&s, &ev[i]), 0);
+		/* The live clock, read a little after each event was delivered. */
+		if (clock_after_ns)
+			session_tick(&s, ev[i].ev.ts_ns + clock_after_ns);
+	}
+	session_finish(&s);
+	fclose(o.f);
+}
+
+/* The records of one type, in order, as compact JSON lines joined by '\n'. */
+static char *records(const char *buf, const char *type)
+{
+	char *copy = strdup(buf), *line, *save = NULL, *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+
+	for (line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		json_t *j = json_loads(line, 0, NULL);
+
+		assert_non_null(j);
+		if (!strcmp(json_string_value(json_object_get(j, "type")), type)) {
+			char *c = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+
+			fprintf(f, "%s\n", c);
+			free(c);
+		}
+		json_decref(j);
+	}
+	fclose(f);
+	free(copy);
+	return out;
+}
+
+static json_t *nth_record(const char *buf, const char *type, size_t n)
+{
+	char *recs = records(buf, type), *line, *save = NULL;
+	json_t *j = NULL;
+
+	for (line = strtok_r(recs, "\n", &save); line && !j; line = strtok_r(NULL, "\n", &save))
+		if (!n--)
+			j = json_loads(line, 0, NULL);
+	free(recs);
+	return j;
+}
+
+static size_t count_lines(const char *buf, const char *prefix)
+{
+	size_t n = 0, k = strlen(prefix);
+
+	for (const char *p = buf; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+		n += !strncmp(p, prefix, k);
+	return n;
+}
+
+/* What `report` does with a saved log: its events, read back, into a fresh session. */
+static void replay(struct capture *out, const struct capture *log, const struct session_filter *f)
+{
+	struct fixture fx = { 0 };
+	FILE *in = fmemopen(log->buf, log->len, "r");
+	char err[256] = "";
+
+	assert_non_null(in);
+	assert_int_equal(reader_each_event(in, fixture_add, &fx, NULL, err, sizeof(err)), 0);
+	fclose(in);
+	feed_all(out, fx.ev, fx.n, OUT_JSON, f, false, 0);
+	fixture_free(&fx);
+}
+
+/*
+ * Recorded from a real late RST (tests/integration/outload.py late-rst, both
+ * ends traced): the server closed first, its socket was destroyed, and 1.5 s
+ * later its timewait sock answered the client's data with an RST.  The
+ * verdict given at the linger's end is amended by a second record.
+ */
+static void test_late_timewait_rst_amends(void **state)
+{
+	struct fixture fx;
+	struct capture cap;
+	json_t *first, *second, *sum;
+
+	(void)state;
+	fixture_load(&fx, "session-late-timewait-rst.jsonl");
+	feed_all(&cap, fx.ev, fx.n, OUT_JSON, NULL, true, 0);
+	first = nth_record(cap.buf, "connection", 0);
+	second = nth_record(cap.buf, "connection", 2);
+	assert_non_null(first);
+	assert_non_null(second);
+	assert_null(nth_record(cap.buf, "connection", 3));
+	assert_int_equal(json_integer_value(json_object_get(first, "cookie")),
+			 json_integer_value(json_object_get(second, "cookie")));
+	assert_string_equal(str(first, "cause"), "orderly_close");
+	assert_true(json_is_false(json_object_get(first, "amends")));
+	assert_string_equal(str(second, "cause"), "reset_sent_data_after_close");
+	assert_true(json_is_true(json_object_get(second, "amends")));
+	/* The amended record carries the merged timeline: the first one's and the RST. */
+	assert_int_equal(json_integer_value(json_object_get(second, "events")),
+			 json_integer_value(json_object_get(first, "events")) + 1);
+	/* The summary counts the connection once, under its amended verdict. */
+	sum = nth_record(cap.buf, "summary", 0);
+	assert_non_null(sum);
+	assert_int_equal(json_integer_value(json_object_get(sum, "connections")), 2);
+	assert_int_equal(json_integer_value(json_object_get(sum, "healthy")), 0);
+	assert_int_equal(json_integer_value(json_object_get(sum, "amended")), 1);
+	/* No connection of cookie 0: process events stay out of the table. */
+	for (size_t i = 0; i < 3; i++) {
+		json_t *c = nth_record(cap.buf, "connection", i);
+
+		assert_true(json_integer_value(json_object_get(c, "cookie")) != 0);
+		json_decref(c);
+	}
+	json_decref(first);
+	json_decref(second);
+	json_decref(sum);
+	free(cap.buf);
+	fixture_free(&fx);
+}
+
+static void abnormal_only(json_t *sum)
+{
+	static const char *const healthy_counts[] = { "connections", "healthy", "incomplete",
+						      "lost",	     "midlife", "still_open" };
+	json_t *rows = json_object_get(sum, "causes");
+
+	for (size_t i = 0; i < sizeof(healthy_counts) / sizeof(healthy_counts[0]); i++)
+		json_object_del(sum, healthy_counts[i]);
+	for (size_t i = json_array_size(rows); i-- > 0;) {
+		const char *cause =
+			json_string_value(json_object_get(json_array_get(rows, i), "cause"));
+
+		if (!strcmp(cause, "orderly_close") || !strcmp(cause, "open"))
+			json_array_remove(rows, i);
+	}
+}
+
+/*
+ * Live equals report: the live clock (ticks at every delivery, or none at
+ * all) and a replay of the written log give the same connection records and
+ * the same summary, with every filter.
+ */
+static void test_live_equals_report(void **state)
+{
+	static const char *const names[] = { "session-late-timewait-rst.jsonl",
+					     "repro-fin-then-rst-both.jsonl",
+					     "repro-peer-crash-both.jsonl", "py-orderly.jsonl" };
+	struct session_filter filters[3] = { { 0 }, { .errors_only = true }, { .nports = 1 } };
+
+	(void)state;
+	for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
+		struct fixture fx;
+
+		fixture_load(&fx, names[k]);
+		/* A port of the fixture's, so that the filter keeps some and drops others. */
+		for (size_t e = fx.n; e-- > 0;)
+			if (fx.ev[e].ev.sport)
+				filters[2].ports[0] = fx.ev[e].ev.sport;
+		for (size_t i = 0; i < 3; i++) {
+			struct capture live, quiet, rep;
+			char *a, *b, *c;
+
+			feed_all(&live, fx.ev, fx.n, OUT_JSON, &filters[i], true, 5000000);
+			feed_all(&quiet, fx.ev, fx.n, OUT_JSON, &filters[i], true, 0);
+			replay(&rep, &live, &filters[i]);
+			a = records(live.buf, "connection");
+			b = records(rep.buf, "connection");
+			c = records(quiet.buf, "connection");
+			assert_string_equal(a, b);
+			assert_string_equal(a, c);
+			free(a);
+			free(b);
+			/* A filtered log holds fewer events: all else in the summary agrees. */
+			a = records(live.buf, "summary");
+			b = records(rep.buf, "summary");
+			if (i) {
+				json_t *x = json_loads(a, 0, NULL), *y = json_loads(b, 0, NULL);
+
+				json_object_del(x, "events");
+				json_object_del(y, "events");
+				/* --errors-only: healthy connections are not in the log at all. */
+				if (filters[i].errors_only) {
+					abnormal_only(x);
+					abnormal_only(y);
+				}
+				if (!json_equal(x, y))
+					fail_msg("%s, filter %zu:\n%s\n%s", names[k], i, a, b);
+				json_decref(x);
+				json_decref(y);
+			} else {
+				assert_string_equal(a, b);
+			}
+			free(a);
+			free(b);
+			free(c);
+			free(live.buf);
+			free(quiet.buf);
+			free(rep.buf);
+		}
+		fixture_free(&fx);
+	}
+}
+
+/* --errors-only: healthy connections leave no record and no event; abnormal ones both. */
+static void test_errors_only_keeps_events_of_abnormal(void **state)
+{
+	struct session_filter f = { .errors_only = true };
+	struct fixture fx;
+	struct capture cap;
+	json_t *c;
+
+	(void)state;
+	fixture_load(&fx, "py-orderly.jsonl");
+	feed_all(&cap, fx.ev, fx.n, OUT_JSON, &f, true, 0);
+	assert_null(nth_record(cap.buf, "connection", 0));
+	assert_null(nth_record(cap.buf, "event", 0) ? (void *)1 : NULL);
+	free(cap.buf);
+	fixture_free(&fx);
+
+	fixture_load(&fx, "repro-fin-then-rst.jsonl");
+	feed_all(&cap, fx.ev, fx.n, OUT_JSON, &f, true, 0);
+	c = nth_record(cap.buf, "connection", 0);
+	assert_non_null(c);
+	assert_string_equal(str(c, "cause"), "reset_after_peer_fin");
+	/* Every event of the connection was written, before its record. */
+	{
+		char *ev = records(cap.buf, "event");
+		size_t n = count_lines(ev, "{");
+
+		assert_true(n >= (size_t)json_integer_value(json_object_get(c, "events")));
+		assert_true(strstr(cap.buf, "\"type\":\"event\"") <
+			    strstr(cap.buf, "\"type\":\"connection\""));
+		free(ev);
+	}
+	json_decref(c);
+	free(cap.buf);
+	fixture_free(&fx);
+}
+
+/* --port: a port neither end uses selects nothing; the local or the remote one selects. */
+static void test_port_filter(void **state)
+{
+	struct session_filter f = { .nports = 1, .ports = { 1 } };
+	struct fixture fx;
+	struct capture cap;
+	json_t *c, *sum;
+	uint16_t sport, dport;
+
+	(void)state;
+	fixture_load(&fx, "repro-fin-then-rst.jsonl");
+	feed_all(&cap, fx.ev, fx.n, OUT_JSON, &f, true, 0);
+	assert_null(nth_record(cap.buf, "connection", 0));
+	assert_null(strstr(cap.buf, "\"type\":\"event\""));
+	sum = nth_record(cap.buf, "summary", 0);
+	assert_int_equal(json_integer_value(json_object_get(sum, "connections")), 0);
+	json_decref(sum);
+	free(cap.buf);
+
+	feed_all(&cap, fx.ev, fx.n, OUT_JSON, NULL, true, 0);
+	c = nth_record(cap.buf, "connection", 0);
+	sport = json_integer_value(json_object_get(c, "sport"));
+	dport = json_integer_value(json_object_get(c, "dport"));
+	json_decref(c);
+	free(cap.buf);
+	for (int i = 0; i < 2; i++) {
+		f.ports[0] = i ? dport : sport;
+		feed_all(&cap, fx.ev, fx.n, OUT_JSON, &f, true, 0);
+		c = nth_record(cap.buf, "connection", 0);
+		assert_non_null(c);
+		json_decref(c);
+		free(cap.buf);
+	}
+	fixture_free(&fx);
+}
+
+/* Text: healthy connections are counted, not printed, unless --all. */
+static void test_text_counts_healthy(void **state)
+{
+	struct session_filter all = { .all = true };
+	struct fixture fx;
+	struct capture cap;
+
+	(void)state;
+	fixture_load(&fx, "py-orderly.jsonl");
+	feed_all(&cap, fx.ev, fx.n, OUT_TEXT, NULL, true, 0);
+	assert_int_equal(count_lines(cap.buf, "connection "), 0);
+	assert_non_null(strstr(cap.buf, "# summary: 1 connections, 1 healthy, 0 abnormal"));
+	assert_non_null(strstr(cap.buf, "# summary:   orderly_close: 1"));
+	free(cap.buf);
+	feed_all(&cap, fx.ev, fx.n, OUT_TEXT, &all, true, 0);
+	assert_int_equal(count_lines(cap.buf, "connection "), 1);
+	free(cap.buf);
+	fixture_free(&fx);
+
+	/* The amendment of a verdict that was only counted says so. */
+	fixture_load(&fx, "session-late-timewait-rst.jsonl");
+	feed_all(&cap, fx.ev, fx.n, OUT_TEXT, NULL, true, 0);
+	assert_int_equal(count_lines(cap.buf, "connection "), 2);
+	assert_non_null(strstr(cap.buf, "(amends an earlier orderly_close verdict)"));
+	/* Process events: one '#' line each; names only for tasks that matter. */
+	assert_non_null(strstr(cap.buf, "exited (killed by SIGKILL)"));
+	assert_non_null(strstr(cap.buf, "[softirq/timer]"));
+	assert_non_null(strstr(cap.buf, "[in python3/"));
+	free(cap.buf);
+	feed_all(&cap, fx.ev, fx.n, OUT_TEXT, &all, true, 0);
+	assert_non_null(strstr(cap.buf, "(amends the verdict above)"));
+	free(cap.buf);
+	fixture_free(&fx);
+}
+
+/* The summary's table: rows by (cause, errno), top peers, first and last seen. */
+static void test_summary_table(void **state)
+{
+	struct fixture fx;
+	struct capture cap;
+	json_t *sum, *rows, *row;
+	size_t i;
+	int found = 0;
+
+	(void)state;
+	fixture_load(&fx, "repro-peer-crash-both.jsonl");
+	feed_all(&cap, fx.ev, fx.n, OUT_JSON, NULL, true, 0);
+	sum = nth_record(cap.buf, "summary", 0);
+	assert_non_null(sum);
+	assert_true(json_is_true(json_object_get(sum, "final")));
+	rows = json_object_get(sum, "causes");
+	json_array_foreach(rows, i, row)
+	{
+		json_t *peers = json_object_get(row, "peers");
+
+		assert_true(json_integer_value(json_object_get(row, "first_ns")) <=
+			    json_integer_value(json_object_get(row, "last_ns")));
+		if (!strcmp(str(row, "cause"), "peer_reset")) {
+			found++;
+			assert_string_equal(str(row, "errno"), "ECONNRESET");
+			assert_int_equal(json_integer_value(json_object_get(row, "count")), 1);
+			assert_int_equal(json_array_size(peers), 1);
+			assert_string_equal(str(json_array_get(peers, 0), "addr"), "127.0.0.1");
+		}
+	}
+	assert_int_equal(found, 1);
+	assert_int_equal(json_integer_value(json_object_get(sum, "connections")), 2);
+	json_decref(sum);
+	free(cap.buf);
+	fixture_free(&fx);
+}
+
+/* Many peers, few slots: the heaviest stay on top (Space-Saving). */
+static void test_summary_top_peers(void **state)
+{
+	struct fixture fx;
+	struct tl_event *ev;
+	struct capture cap;
+	json_t *sum, *peers;
+	size_t n = 0;
+
+	(void)state;
+	fixture_load(&fx, "repro-peer-crash.jsonl");
+	ev = calloc(fx.n * 200, sizeof(*ev));
+	/* 200 copies: 100 to port 7001, 50 to 7002, 50 to 50 ports of one each. */
+	for (uint64_t k = 0; k < 200; k++)
+		for (size_t i = 0; i < fx.n; i++) {
+			ev[n] = fx.ev[i];
+			ev[n].seq = 0;
+			ev[n].ev.cookie += 1000000 * (k + 1);
+			ev[n].ev.dport = k < 100 ? 7001 : k < 150 ? 7002 : 8000 + k;
+			ev[n].ev.ts_ns += k * 1000;
+			n++;
+		}
+	feed_all(&cap, ev, n, OUT_JSON, NULL, false, 0);
+	sum = nth_record(cap.buf, "summary", 0);
+	peers = json_object_get(json_array_get(json_object_get(sum, "causes"), 0), "peers");
+	assert_int_equal(json_array_size(peers), 3);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(peers, 0), "port")),
+			 7001);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(peers, 1), "port")),
+			 7002);
+	assert_true(json_integer_value(json_object_get(json_array_get(peers, 0), "count")) >= 100);
+	json_decref(sum);
+	free(cap.buf);
+	free(ev);
+	fixture_free(&fx);
+}
+
+static void test_parse_ports(void **state)
+{
+	struct session_filter f = { 0 };
+
+	(void)state;
+	assert_true(session_parse_ports(&f, "80"));
+	assert_true(session_parse_ports(&f, "443,8080"));
+	assert_int_equal(f.nports, 3);
+	assert_int_equal(f.ports[2], 8080);
+	assert_false(session_parse_ports(&f, ""));
+	assert_false(session_parse_ports(&f, "0"));
+	assert_false(session_parse_ports(&f, "65536"));
+	assert_false(session_parse_ports(&f, "80,"));
+	assert_false(session_parse_ports(&f, "8x"));
+	assert_false(session_parse_ports(&f, "-1"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -191,6 +610,14 @@ int main(void)
 		cmocka_unit_test(test_timewait_rst_joins_its_connection),
 		cmocka_unit_test(test_open_connection_reported_at_finish),
 		cmocka_unit_test(test_table_many),
+		cmocka_unit_test(test_late_timewait_rst_amends),
+		cmocka_unit_test(test_live_equals_report),
+		cmocka_unit_test(test_errors_only_keeps_events_of_abnormal),
+		cmocka_unit_test(test_port_filter),
+		cmocka_unit_test(test_text_counts_healthy),
+		cmocka_unit_test(test_summary_table),
+		cmocka_unit_test(test_summary_top_peers),
+		cmocka_unit_test(test_parse_ports),
 	};
 
 	return cmocka_run_group_tests_name("session", tests, NULL, NULL);
