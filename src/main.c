@@ -99,6 +99,7 @@ static const char usage[] =
 	"  write_after_shutdown    send after our own shutdown(SHUT_WR): EPIPE\n"
 	"  reset_sent_unread_close, reset_sent_linger_zero, reset_sent_linger2,\n"
 	"  reset_sent_data_after_close, memory_abort: our kernel reset the peer\n"
+	"  closed_without_reply    sent, waited, closed with nothing back: app's timeout\n"
 	"  orderly_close           both FINs, no error\n"
 	"  open                    still open when tracing stopped, nothing wrong so far\n"
 	"  unknown                 the evidence does not decide; says what is missing\n"

@@ -886,6 +886,69 @@ static bool rule_write_after_shutdown(const struct facts *f, struct verdict *v)
 	return true;
 }
 
+/* The first event that shows data sent: sends are coalesced, the counters are not. */
+static size_t first_sent(const struct facts *f)
+{
+	for (size_t i = 0; i < f->c->n; i++)
+		if (ev(f, i)->tx_bytes)
+			return i;
+	return NONE;
+}
+
+/*
+ * We sent data and closed, seconds later, without one byte back: the
+ * application's own reply timeout (nginx's proxy_read_timeout, curl
+ * --max-time), which it may log as ETIMEDOUT although the kernel returned
+ * none.  Only with per-call results (6.3+): before, rx_bytes stays 0.  A
+ * close within RULE_REPLY_WAIT_NS of the first send is fire-and-forget, not a
+ * timeout, and stays an orderly close.
+ */
+#define RULE_REPLY_WAIT_NS 1000000000ULL
+
+static bool rule_closed_without_reply(const struct facts *f, struct verdict *v)
+{
+	const struct ta_event *cl;
+	size_t sent1;
+	double waited;
+
+	if (f->close_call == NONE || f->our_fin == NONE)
+		return false;
+	if (f->peer_fin != NONE && f->peer_fin < f->close_call)
+		return false;
+	if (f->rst_recv != NONE || f->rst_sent != NONE || f->peer_rst != NONE || f->sk_err)
+		return false;
+	if (f->recv_err != NONE || f->send_err != NONE)
+		return false;
+	cl = ev(f, f->close_call);
+	sent1 = first_sent(f);
+	if (!cl->tx_bytes || cl->rx_bytes || sent1 == NONE || sent1 > f->close_call ||
+	    cl->ts_ns < ev(f, sent1)->ts_ns + RULE_REPLY_WAIT_NS)
+		return false;
+	waited = secs(f, sent1, f->close_call);
+	cite(v, sent1, "we sent data (%llu byte%s in all before the close)",
+	     (unsigned long long)cl->tx_bytes, plural(cl->tx_bytes));
+	cite_close(f, v, "");
+	cite(v, f->our_fin, "we sent our FIN: %s -> %s", ta_state_name(ev(f, f->our_fin)->a),
+	     ta_state_name(ev(f, f->our_fin)->b));
+	say_exit(f, v);
+	say(v,
+	    "We sent %llu byte%s and closed the connection %.1f s later without having "
+	    "received a single byte back%s. The peer neither answered, closed nor reset: ",
+	    (unsigned long long)cl->tx_bytes, plural(cl->tx_bytes), waited,
+	    f->c->midlife ? " since tracing began" : "");
+	if (f->retrans)
+		say(v, "%u retransmission%s show the data was not all acknowledged, so it may not "
+		       "have arrived. ",
+		    f->retrans, plural(f->retrans));
+	else
+		say(v, "it acknowledged the data (no retransmissions) and stayed silent. ");
+	say(v, "The kernel reported no error: this is the application's own timeout (nginx "
+	       "logs \"upstream timed out (110: Connection timed out)\", curl \"Operation timed "
+	       "out\"), and the ETIMEDOUT such applications log is their timer's, not the "
+	       "kernel's. The peer is slow, stuck, or waits for something else.");
+	return true;
+}
+
 static bool rule_orderly_close(const struct facts *f, struct verdict *v)
 {
 	const struct ta_event *of;
@@ -1062,6 +1125,9 @@ static const struct rule rules[] = {
 	{ { "write_after_shutdown", EPIPE, "WSAESHUTDOWN (10058)",
 	    "send after our own shutdown(SHUT_WR): EPIPE, no RST" },
 	  rule_write_after_shutdown },
+	{ { "closed_without_reply", 0, NULL,
+	    "we sent data, waited, closed with nothing back: the application's own timeout" },
+	  rule_closed_without_reply },
 	{ { "orderly_close", 0, NULL, "both FINs, no RST, no error" }, rule_orderly_close },
 	{ { "open", 0, NULL, "still open when tracing stopped: no RST, error or timeout so far" },
 	  rule_open },

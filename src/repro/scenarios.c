@@ -189,6 +189,45 @@ int owner_killed(struct repro *r)
 	return repro_expect(r, "EOF", "EPIPE");
 }
 
+/* ------------------------------------------------------------ no-reply */
+
+static int no_reply_server(struct repro_server *s)
+{
+	int fd = srv_accept_read(s);
+
+	if (fd < 0)
+		return 1;
+	repro_out("# server pid %d read the request and never answers", (int)getpid());
+	if (srv_end_turn(s))
+		return 1;
+	/* The client gives up and closes: read its FIN, then close too. */
+	if (srv_wait_turn(s))
+		return 1;
+	srv_recv(fd, 1);
+	srv_close(fd);
+	return srv_end_turn(s) ? 1 : 0;
+}
+
+/*
+ * A request that is never answered: the client's own 1.5 s reply timeout
+ * fires and it closes, as nginx does at proxy_read_timeout.  No call fails.
+ */
+int no_reply(struct repro *r)
+{
+	int rc;
+
+	rc = repro_open_and_send(r, no_reply_server, 1);
+	if (rc)
+		return rc;
+	r->wait_ms = 1500;
+	cli_wait(r, POLLIN, "the reply");
+	repro_out("# the application's reply timeout fired: it closes the connection");
+	cli_close(r);
+	if (repro_server_turn(r) == 0)
+		repro_reap_server(r);
+	return repro_expect(r, "none", "OK");
+}
+
 /* ------------------------------------------------------------------- table */
 
 const struct scenario repro_scenarios[] = {
@@ -466,6 +505,19 @@ const struct scenario repro_scenarios[] = {
 			   "sends 2 bytes anyway, and the orphan (or its timewait sock)\n"
 			   "answers with RST: the next send() fails with EPIPE.",
 		.run = owner_killed,
+	},
+	{
+		.name = "no-reply",
+		.cause = "closed_without_reply",
+		.err = 0,
+		.desc = "the server never answers; the client's 1.5 s reply timeout closes: no "
+			"errno",
+		.details = "The client sends a 1-byte request. The server reads it and never\n"
+			   "answers. After 1.5 s the client's own timeout fires and it closes\n"
+			   "the connection with a FIN, as nginx does at proxy_read_timeout (and\n"
+			   "logs \"upstream timed out (110: Connection timed out)\"): no call\n"
+			   "failed and the kernel stored no error.",
+		.run = no_reply,
 	},
 };
 

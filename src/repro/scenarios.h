@@ -11,6 +11,7 @@ int peer_crash(struct repro *r);
 int send_before_recv(struct repro *r);
 int accept_queue_reset(struct repro *r);
 int owner_killed(struct repro *r);
+int no_reply(struct repro *r);
 
 /* scen_connect.c: the connection never comes up */
 int refused(struct repro *r);

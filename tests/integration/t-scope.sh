@@ -86,16 +86,26 @@ nginx_case() { # name tracer-args...
 		    listen 127.0.0.1:8080;
 		    location /reset { proxy_pass http://127.0.0.1:9001; }
 		    location /refused { proxy_pass http://127.0.0.1:9002; }
+		    location /slow { proxy_pass http://127.0.0.1:9003; proxy_read_timeout 1s; }
 		  }
 		}
 	CONF
-	# An upstream that reads the request and resets the connection.
+	# Upstreams: 9001 reads the request and resets the connection; 9003 reads it
+	# and never answers (nginx's proxy_read_timeout gives up).
 	ip netns exec "$NS" python3 -c '
-import socket, struct
-l = socket.socket(); l.bind(("127.0.0.1", 9001)); l.listen(16)
-while True:
-    c, _ = l.accept(); c.recv(4096)
-    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)); c.close()
+import socket, struct, threading
+def reset():
+    l = socket.socket(); l.bind(("127.0.0.1", 9001)); l.listen(16)
+    while True:
+        c, _ = l.accept(); c.recv(4096)
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)); c.close()
+held = []
+def silent():
+    l = socket.socket(); l.bind(("127.0.0.1", 9003)); l.listen(16)
+    while True:
+        c, _ = l.accept(); c.recv(4096); held.append(c)
+threading.Thread(target=silent, daemon=True).start()
+reset()
 ' &
 	local backend=$!
 	ip netns exec "$NS" nginx -c "$dir/nginx.conf" -p "$dir" 2>"$dir/start.err"
@@ -112,23 +122,33 @@ while True:
 		ip netns exec "$NS" curl -s -o /dev/null http://127.0.0.1:8080/reset
 		ip netns exec "$NS" curl -s -o /dev/null http://127.0.0.1:8080/refused
 	done
+	ip netns exec "$NS" curl -s -o /dev/null http://127.0.0.1:8080/slow
 	sleep 0.5
 	kill -INT "$tp"
 	wait "$tp"
 	ip netns exec "$NS" nginx -c "$dir/nginx.conf" -p "$dir" -s stop 2>/dev/null
 	kill "$backend" 2>/dev/null
 	wait "$backend" 2>/dev/null
-	local resets refused
+	local resets refused timeouts
 	resets=$(grep -c "recv() failed (104: Connection reset by peer)" "$dir/error.log")
 	refused=$(grep -c "connect() failed (111: Connection refused)" "$dir/error.log")
-	if [ "$resets" = 3 ] && [ "$refused" = 3 ] &&
+	timeouts=$(grep -c "upstream timed out (110: Connection timed out)" "$dir/error.log")
+	if [ "$resets" = 3 ] && [ "$refused" = 3 ] && [ "$timeouts" = 1 ] &&
 		[ "$(count_of "$dir/out.jsonl" peer_reset 9001)" = "$resets" ] &&
-		[ "$(count_of "$dir/out.jsonl" connection_refused 9002)" = "$refused" ]; then
-		ok "nginx $name: upstream resets and refusals match error.log ($resets, $refused)"
+		[ "$(count_of "$dir/out.jsonl" connection_refused 9002)" = "$refused" ] &&
+		[ "$(count_of "$dir/out.jsonl" closed_without_reply 9003)" = "$timeouts" ]; then
+		ok "nginx $name: upstream resets, refusals and timeouts match error.log ($resets, $refused, $timeouts)"
 	else
 		not_ok "nginx $name: verdicts match error.log" \
-			"error.log: $resets resets, $refused refused; tracer: $(count_of "$dir/out.jsonl" peer_reset 9001), $(count_of "$dir/out.jsonl" connection_refused 9002)" \
+			"error.log: $resets resets, $refused refused, $timeouts timed out; tracer: $(count_of "$dir/out.jsonl" peer_reset 9001), $(count_of "$dir/out.jsonl" connection_refused 9002), $(count_of "$dir/out.jsonl" closed_without_reply 9003)" \
 			"$dir/tracer.err"
+	fi
+	if "$TRACER" report --json "$dir/out.jsonl" >"$dir/report.jsonl" &&
+		diff <(jq -c 'select(.type=="connection")' "$dir/out.jsonl") \
+			<(jq -c 'select(.type=="connection")' "$dir/report.jsonl") >"$dir/report.diff"; then
+		ok "nginx $name: report gives the live verdicts"
+	else
+		not_ok "nginx $name: report gives the live verdicts" "differs" "$dir/report.diff"
 	fi
 	check "nginx $name: the workers own the upstream connections, named nginx" "$dir/out.jsonl" \
 		"(map(select(.type==\"connection\" and .dport==9001)) | length == 3) and (map(select(.type==\"connection\" and .dport==9001)) | all(.pid != $master and .comm == \"nginx\"))"

@@ -532,6 +532,68 @@ static void test_open(void **state)
  * backend keeps using the socket.  A close() that leaves other references
  * is no close.
  */
+/* The unanswered request, recorded: the client's own 1.5 s timeout closed. */
+static void test_no_reply(void **state)
+{
+	struct decided d;
+
+	(void)state;
+	decide(&d, "repro-no-reply.jsonl");
+	assert_cause(&d.v, "closed_without_reply", 0);
+	assert_true(d.v.complete);
+	assert_non_null(strstr(d.v.sentence, "1.5 s later"));
+	assert_true(cites_text(&d.v, "owner closed"));
+	done(&d);
+}
+
+/* Move every event from the close on back by *arg ns: the close follows the send at once. */
+static bool close_sooner(struct tl_event *e, void *arg)
+{
+	uint64_t *shift = arg;
+
+	if (e->ev.kind == TA_EV_SYSCALL && e->ev.b == TA_SYS_CLOSE && !*shift)
+		*shift = 1400000000ULL;
+	e->ev.ts_ns -= *shift;
+	return true;
+}
+
+/* A close 0.1 s after the send is fire-and-forget, not a timeout: an orderly close. */
+static void test_no_reply_quick_close_is_orderly(void **state)
+{
+	uint64_t shift = 0;
+	struct decided d;
+
+	(void)state;
+	load_edited(&d, "repro-no-reply.jsonl", close_sooner, &shift);
+	assert_true(shift != 0);
+	assert_cause(&d.v, "orderly_close", 0);
+	done(&d);
+}
+
+/* One byte of reply read before the close: the request was answered. */
+static bool one_byte_back(struct tl_event *e, void *arg)
+{
+	bool *seen_close = arg;
+
+	if (e->ev.kind == TA_EV_SYSCALL && e->ev.b == TA_SYS_CLOSE)
+		*seen_close = true;
+	if (*seen_close && e->ev.cookie && e->ev.tx_bytes)
+		e->ev.rx_bytes = 1;
+	return true;
+}
+
+static void test_no_reply_answered_is_orderly(void **state)
+{
+	bool seen_close = false;
+	struct decided d;
+
+	(void)state;
+	load_edited(&d, "repro-no-reply.jsonl", one_byte_back, &seen_close);
+	assert_true(seen_close);
+	assert_cause(&d.v, "orderly_close", 0);
+	done(&d);
+}
+
 static bool copy_close_after_accept(struct tl_event *e, void *arg)
 {
 	struct tl_event *copy = arg;
@@ -689,6 +751,9 @@ int main(void)
 		cmocka_unit_test(test_owner_killed),
 		cmocka_unit_test(test_owner_killed_exit_unseen),
 		cmocka_unit_test(test_open),
+		cmocka_unit_test(test_no_reply),
+		cmocka_unit_test(test_no_reply_quick_close_is_orderly),
+		cmocka_unit_test(test_no_reply_answered_is_orderly),
 		cmocka_unit_test(test_close_of_a_copy_is_no_close),
 		cmocka_unit_test(test_joined_open),
 		cmocka_unit_test(test_joined_open_recorded),
