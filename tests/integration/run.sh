@@ -185,9 +185,9 @@ check "sigint: the open connection is reported, marked open, then the end record
 # --- report: the same verdicts from the saved output -----------------------------
 
 if "$TRACER" report --json "$WORK/repro-fin-then-rst.jsonl" >"$WORK/report.jsonl" &&
-	diff <(jq -c 'select(.type=="connection")' "$WORK/repro-fin-then-rst.jsonl") \
+	diff <(jq -c 'select(.type=="connection" or .type=="summary")' "$WORK/repro-fin-then-rst.jsonl") \
 		<(jq -c . "$WORK/report.jsonl") >"$WORK/report.diff"; then
-	ok "report: a saved log gives the live run's connection records, byte for byte"
+	ok "report: a saved log gives the live run's connection records and summary, byte for byte"
 else
 	not_ok "report: same verdicts as live" "differs" "$WORK/report.diff"
 fi
