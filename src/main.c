@@ -28,8 +28,9 @@
 
 static const char usage[] =
 	"Usage: tcpabort-trace SCOPE... [--json] [-o FILE] [-d SECONDS] [-b KIB] [-v]\n"
+	"                      [--all | --errors-only] [--port PORT[,PORT]...]...\n"
 	"       tcpabort-trace [options] -- COMMAND [ARG]...\n"
-	"       tcpabort-trace report [--json] FILE...\n"
+	"       tcpabort-trace report [--json] [--all | --errors-only] [--port PORT]... FILE...\n"
 	"       tcpabort-trace --selftest [--keep]\n"
 	"\n"
 	"Explain why a process's TCP connections died: which RST, FIN, timeout or local\n"
