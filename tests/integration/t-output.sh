@@ -108,3 +108,10 @@ if "$TRACER" report --json "$out" >"$WORK/late.report" &&
 else
 	not_ok "late RST: live equals report" "differs" "$WORK/late.diff"
 fi
+
+# --- usage errors of the output options ------------------------------------------
+
+expect_exit "--errors-only without --json" 2 "goes with --json" "$TRACER" -p 1 --errors-only
+expect_exit "--all with --json" 2 "is for text" "$TRACER" -p 1 --json --all
+expect_exit "bad --port" 2 "invalid port list" "$TRACER" -p 1 --port 80,0
+expect_exit "report: bad --port" 2 "invalid port list" "$TRACER" report --port x /dev/null
