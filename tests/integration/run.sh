@@ -244,10 +244,15 @@ expect_exit "selftest with -p" 2 "no -p" "$TRACER" --selftest -p 1
 expect_exit "--keep alone" 2 "goes with --selftest" "$TRACER" -p 1 --keep
 
 # A thread ID names its process: traced as a whole, with a one-line note.
-python3 -c 'import threading, time; t = threading.Thread(target=time.sleep, args=(1.5,)); t.start(); t.join()' &
+# (Wait for the thread: under load python can take longer than any fixed sleep to start it.)
+python3 -c 'import threading, time; t = threading.Thread(target=time.sleep, args=(3,)); t.start(); t.join()' &
 py=$!
-sleep 0.5
-tid=$(ls /proc/$py/task | grep -v "^$py\$" | head -n 1)
+tid=
+for _ in $(seq 100); do
+	tid=$(ls /proc/$py/task 2>/dev/null | grep -v "^$py\$" | head -n 1)
+	[ -n "$tid" ] && break
+	sleep 0.05
+done
 expect_exit "thread id" 0 "thread of process $py" "$TRACER" -p "$tid"
 wait "$py"
 

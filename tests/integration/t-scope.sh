@@ -4,6 +4,7 @@
 # software where it matters: nginx with two workers, curl.
 
 HOLDER=tests/integration/holder.py
+CASES=tests/integration/scope_cases.py
 
 # conns_of FILE JQ-FILTER: the connection records as a compact array.
 conns() {
@@ -312,28 +313,7 @@ expect_exit "bad duration" 2 "invalid duration" "$TRACER" -p 1 -d 0
 
 fresh_ns
 out=$WORK/twochildren.jsonl
-ip netns exec "$NS" python3 -c '
-import os, signal, socket, struct, sys, time
-signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})
-print("# paused", file=sys.stderr, flush=True)
-signal.sigwait({signal.SIGUSR1})
-l = socket.socket(); l.bind(("127.0.0.1", 0)); l.listen(8)
-port = l.getsockname()[1]
-if os.fork() == 0:
-    for _ in range(2):
-        s = socket.create_connection(("127.0.0.1", port))
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        s.close()
-    os._exit(0)
-os.wait()
-for _ in range(2):
-    c, _ = l.accept()
-    try:
-        c.recv(1)
-    except OSError as e:
-        print("recv", e.errno, flush=True)
-    c.close()
-' >"$out.app" 2>&1 &
+ip netns exec "$NS" python3 "$CASES" two-children-reset >"$out.app" 2>&1 &
 app=$!
 wait_for "$out.app" paused 10
 "$TRACER" -p "$app" --no-children --json -o "$out" &
@@ -353,40 +333,25 @@ fresh_ns
 ns2=$NS-twin
 netns_down "$ns2"
 netns_up "$ns2"
-twin='
-import os, signal, socket, struct, sys, time
-reset = sys.argv[1] == "reset"
-l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-l.bind(("127.0.0.1", 7000)); l.listen(1)
-if not reset:
-    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})
-    print("# paused", file=sys.stderr, flush=True)
-    signal.sigwait({signal.SIGUSR1})
-else:
-    time.sleep(0.5)
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", 40000)); s.connect(("127.0.0.1", 7000))
-c, _ = l.accept()
-s.send(b"x"); time.sleep(0.3)
-if reset:
-    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    c.close()
-else:
-    c.recv(1); time.sleep(0.6); c.close(); s.recv(1); s.close()
-time.sleep(0.3)
-'
 out=$WORK/twin.jsonl
-ip netns exec "$NS" python3 -c "$twin" quiet >"$out.app" 2>&1 &
+ip netns exec "$NS" python3 "$CASES" twin quiet >"$out.app" 2>&1 &
 app=$!
 wait_for "$out.app" paused 10
 "$TRACER" -p "$app" --json -o "$out" &
 tp=$!
 wait_for "$out" '"type":"start"' 20
-ip netns exec "$ns2" python3 -c "$twin" reset &
-other=$!
 kill -USR1 "$app"
-wait "$app" "$other"
+wait_for "$out.app" connected 10
+ip netns exec "$ns2" python3 "$CASES" twin reset >"$out.twin" 2>&1
+wait_for "$out.twin" "reset done" 10
+kill -USR1 "$app"
+wait "$app"
 wait "$tp"
 netns_down "$ns2"
+if grep -q "reset done" "$out.twin"; then
+	ok "netns: the twin in the other namespace was reset while the traced one was up"
+else
+	not_ok "netns: the twin was reset while the traced one was up" "it was not" "$out.twin"
+fi
 check "netns: an RST between a twin tuple in another namespace does not join the record" "$out" \
 	"(map(select(.type==\"event\" and .kind==\"peer_rst\")) | length == 0) and (map(select(.type==\"connection\" and .sport==40000)) | length == 1 and .[0].cause == \"orderly_close\")"

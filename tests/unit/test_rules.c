@@ -594,6 +594,78 @@ static void test_no_reply_answered_is_orderly(void **state)
 	done(&d);
 }
 
+struct all_conns {
+	struct conn *c[8];
+	size_t n;
+};
+
+static void collect_conns(struct conn *c, void *arg)
+{
+	struct all_conns *a = arg;
+
+	if (!c->listener && a->n < 8)
+		a->c[a->n++] = c;
+}
+
+/*
+ * (g): a traced listener's children are cloned in LISTEN.  The first one's
+ * LISTEN -> SYN_RECV used to remove the listener from the adoption table, so
+ * the second child, reset in the accept queue too, came out without a birth.
+ */
+static void test_second_child_seen_from_birth(void **state)
+{
+	struct all_conns a = { 0 };
+	struct conn_table ct;
+	struct fixture fx;
+	struct verdict v;
+
+	(void)state;
+	fixture_load(&fx, "py-two-children-reset.jsonl");
+	fixture_table(&fx, &ct);
+	ct_each(&ct, collect_conns, &a);
+	assert_int_equal(a.n, 2);
+	for (size_t i = 0; i < a.n; i++) {
+		const struct ta_event *first = &a.c[i]->ev[0].ev;
+
+		assert_int_equal(first->kind, TA_EV_STATE);
+		assert_int_equal(first->a, TA_TCP_LISTEN);
+		assert_int_equal(first->b, TA_TCP_SYN_RECV);
+		assert_false(a.c[i]->midlife);
+		ta_decide(a.c[i], &v);
+		assert_cause(&v, "peer_reset", ECONNRESET);
+		assert_true(v.complete);
+	}
+	ct_free(&ct);
+	fixture_free(&fx);
+}
+
+/*
+ * (e): the same 127.0.0.1 tuple was reset in another network namespace while
+ * the traced one closed in order.  RST matching keys on the namespace, so
+ * no peer_rst reached the traced sockets and both closes stay orderly.
+ */
+static void test_twin_tuple_in_other_netns(void **state)
+{
+	struct all_conns a = { 0 };
+	struct conn_table ct;
+	struct fixture fx;
+	struct verdict v;
+
+	(void)state;
+	fixture_load(&fx, "py-twin-tuple.jsonl");
+	for (size_t i = 0; i < fx.n; i++)
+		assert_int_not_equal(fx.ev[i].ev.kind, TA_EV_PEER_RST);
+	fixture_table(&fx, &ct);
+	ct_each(&ct, collect_conns, &a);
+	assert_int_equal(a.n, 2);
+	for (size_t i = 0; i < a.n; i++) {
+		ta_decide(a.c[i], &v);
+		assert_cause(&v, "orderly_close", 0);
+	}
+	ct_free(&ct);
+	fixture_free(&fx);
+}
+
 static bool copy_close_after_accept(struct tl_event *e, void *arg)
 {
 	struct tl_event *copy = arg;
@@ -752,6 +824,8 @@ int main(void)
 		cmocka_unit_test(test_owner_killed_exit_unseen),
 		cmocka_unit_test(test_open),
 		cmocka_unit_test(test_no_reply),
+		cmocka_unit_test(test_second_child_seen_from_birth),
+		cmocka_unit_test(test_twin_tuple_in_other_netns),
 		cmocka_unit_test(test_no_reply_quick_close_is_orderly),
 		cmocka_unit_test(test_no_reply_answered_is_orderly),
 		cmocka_unit_test(test_close_of_a_copy_is_no_close),
