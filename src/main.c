@@ -180,8 +180,9 @@ static const char report_usage[] =
 static void port_option(struct session_filter *f, const char *arg)
 {
 	if (!session_parse_ports(f, arg))
-		die(EXIT_USAGE, "invalid port list '%s' (ports 1 to 65535, commas between; at most %d)",
-		    arg, TA_MAX_PORTS);
+		die(EXIT_USAGE,
+		    "invalid port list '%s' (ports 1 to 65535, commas between; at most %d)", arg,
+		    TA_MAX_PORTS);
 }
 
 static void filter_check(const struct session_filter *f, bool json)
@@ -190,7 +191,8 @@ static void filter_check(const struct session_filter *f, bool json)
 		die(EXIT_USAGE, "--errors-only goes with --json: text shows only abnormal "
 				"connections already (try --help)");
 	if (f->all && json)
-		die(EXIT_USAGE, "--all is for text: JSON keeps every connection already (try --help)");
+		die(EXIT_USAGE,
+		    "--all is for text: JSON keeps every connection already (try --help)");
 }
 
 static int report_cmd(int argc, char **argv)
@@ -375,8 +377,8 @@ int main(int argc, char **argv)
 		if (!tgid)
 			die(EXIT_NO_PROCESS, "no such process: %d", o.pids.v[i]);
 		if (tgid != o.pids.v[i]) {
-			warn("%d is a thread of process %d: tracing the whole process",
-			     o.pids.v[i], tgid);
+			warn("%d is a thread of process %d: tracing the whole process", o.pids.v[i],
+			     tgid);
 			/* A thread ID mapped to its process can repeat a PID given as such. */
 			if (pidset_has(&o.pids, tgid))
 				pidset_del(&o.pids, o.pids.v[i--]);

@@ -937,8 +937,9 @@ static bool rule_closed_without_reply(const struct facts *f, struct verdict *v)
 	    (unsigned long long)cl->tx_bytes, plural(cl->tx_bytes), waited,
 	    f->c->midlife ? " since tracing began" : "");
 	if (f->retrans)
-		say(v, "%u retransmission%s show the data was not all acknowledged, so it may not "
-		       "have arrived. ",
+		say(v,
+		    "%u retransmission%s show the data was not all acknowledged, so it may not "
+		    "have arrived. ",
 		    f->retrans, plural(f->retrans));
 	else
 		say(v, "it acknowledged the data (no retransmissions) and stayed silent. ");
