@@ -342,20 +342,17 @@ static void keep(struct session *s, struct conn *c)
 
 	c->phase = PH_KEPT;
 	c->gen++;
-	if (s->kept_n == KEPT_CAP || s->kept_live == TA_KEEP_MAX) {
-		/* Full: the oldest goes first; a late RST for it will stand alone. */
-		while (s->kept_n) {
-			struct kept_item old = k[s->kept_head];
-			struct conn *o = ct_find(&s->conns, old.cookie);
+	/* Full: the oldest goes first, and a late RST for it will stand alone. */
+	while (s->kept_n && (s->kept_n == KEPT_CAP || s->kept_live >= TA_KEEP_MAX)) {
+		struct kept_item old = k[s->kept_head];
+		struct conn *o = ct_find(&s->conns, old.cookie);
 
-			s->kept_head = (s->kept_head + 1) % KEPT_CAP;
-			s->kept_n--;
-			if (o && o->gen == old.gen && o->phase == PH_KEPT) {
-				ct_remove(&s->conns, o);
-				s->kept_live--;
-				s->kept_evicted++;
-				break;
-			}
+		s->kept_head = (s->kept_head + 1) % KEPT_CAP;
+		s->kept_n--;
+		if (o && o->gen == old.gen && o->phase == PH_KEPT) {
+			ct_remove(&s->conns, o);
+			s->kept_live--;
+			s->kept_evicted++;
 		}
 	}
 	k[(s->kept_head + s->kept_n) % KEPT_CAP] = (struct kept_item){ c->cookie, c->gen };

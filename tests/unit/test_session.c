@@ -586,6 +586,56 @@ static void test_summary_top_peers(void **state)
 	fixture_free(&fx);
 }
 
+/*
+ * Room for TA_KEEP_MAX concluded connections: beyond that the oldest are let
+ * go (counted), and a late RST for one of them is a connection of its own.
+ */
+static void test_kept_connections_are_bounded(void **state)
+{
+	const size_t copies = TA_KEEP_MAX + 904;
+	struct fixture fx;
+	struct tl_event *ev, late = { 0 };
+	struct capture cap;
+	json_t *sum, *last;
+	size_t n = 0, per = 0;
+
+	(void)state;
+	fixture_load(&fx, "session-late-timewait-rst.jsonl");
+	ev = calloc(fx.n * copies + 1, sizeof(*ev));
+	for (size_t i = 0; i < fx.n; i++)
+		if (fx.ev[i].ev.cookie == 2178 && fx.ev[i].ev.kind == TA_EV_RST_SENT)
+			late = fx.ev[i];
+	assert_int_equal(late.ev.kind, TA_EV_RST_SENT);
+	for (uint64_t k = 0; k < copies; k++)
+		for (size_t i = 0; i < fx.n; i++) {
+			if (fx.ev[i].ev.cookie != 2178 || fx.ev[i].ev.kind == TA_EV_RST_SENT)
+				continue;
+			ev[n] = fx.ev[i];
+			ev[n].seq = 0;
+			ev[n].ev.cookie += 1000000 * k;
+			ev[n].ev.ts_ns += k * 1000;
+			n++;
+			per += !k;
+		}
+	late.seq = 0;
+	ev[n++] = late; /* for copy 0, the oldest: let go by then */
+	feed_all(&cap, ev, n, OUT_JSON, NULL, false, 0);
+	sum = nth_record(cap.buf, "summary", 0);
+	assert_int_equal(json_integer_value(json_object_get(sum, "kept_evicted")), 904);
+	assert_int_equal(json_integer_value(json_object_get(sum, "amended")), 0);
+	last = nth_record(cap.buf, "connection", copies);
+	assert_non_null(last);
+	assert_true(json_is_false(json_object_get(last, "amends")));
+	assert_int_equal(json_integer_value(json_object_get(last, "events")), 1);
+	assert_true(json_is_false(json_object_get(last, "complete")));
+	assert_true(per > 3);
+	json_decref(sum);
+	json_decref(last);
+	free(cap.buf);
+	free(ev);
+	fixture_free(&fx);
+}
+
 static void test_parse_ports(void **state)
 {
 	struct session_filter f = { 0 };
@@ -617,6 +667,7 @@ int main(void)
 		cmocka_unit_test(test_text_counts_healthy),
 		cmocka_unit_test(test_summary_table),
 		cmocka_unit_test(test_summary_top_peers),
+		cmocka_unit_test(test_kept_connections_are_bounded),
 		cmocka_unit_test(test_parse_ports),
 	};
 
