@@ -1112,13 +1112,17 @@ int BPF_PROG(on_exec, struct task_struct *task)
 /*
  * The last thread of a traced process exits.  Its descriptors are closed
  * after this (exit_files), in its context: note_exit_close() names that.
+ * Threads killed together can all read signal->live as 0: the one whose
+ * delete of the traced entry succeeds reports the exit, once.
  */
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(on_exit, struct task_struct *task)
 {
 	__u32 tgid = BPF_CORE_READ(task, tgid);
 
-	if (!tgid_traced(tgid) || BPF_CORE_READ(task, signal, live.counter) != 0)
+	if (BPF_CORE_READ(task, signal, live.counter) != 0)
+		return 0;
+	if (bpf_map_delete_elem(&traced_tgids, &tgid))
 		return 0;
 	emit_proc(task, TA_PROC_EXIT, BPF_CORE_READ(task, exit_code));
 	return 0;

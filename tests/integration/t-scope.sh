@@ -355,3 +355,24 @@ else
 fi
 check "netns: an RST between a twin tuple in another namespace does not join the record" "$out" \
 	"(map(select(.type==\"event\" and .kind==\"peer_rst\")) | length == 0) and (map(select(.type==\"connection\" and .sport==40000)) | length == 1 and .[0].cause == \"orderly_close\")"
+
+# --- a multi-threaded process killed: one exit event, not one per thread ---------------
+
+out=$WORK/threads.jsonl
+python3 -c '
+import sys, threading, time
+for _ in range(3):
+    threading.Thread(target=time.sleep, args=(30,), daemon=True).start()
+print("ready", flush=True)
+time.sleep(30)
+' >"$out.app" 2>&1 &
+app=$!
+wait_for "$out.app" ready 10
+"$TRACER" -p "$app" --json -o "$out" &
+tp=$!
+wait_for "$out" '"type":"start"' 20
+kill -KILL "$app"
+wait "$app" 2>/dev/null
+wait "$tp"
+check "threads: a killed 4-thread process is reported exited once, with SIGKILL" "$out" \
+	"map(select(.type==\"event\" and .kind==\"process\" and .what==\"exit\")) | length == 1 and .[0].pid == $app and .[0].status == 9"
