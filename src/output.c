@@ -771,10 +771,11 @@ void out_end(struct out *o, uint64_t events, uint64_t lost, uint64_t connections
 	struct jw w;
 
 	if (o->format == OUT_TEXT) {
+		/* Text shows only some connections: the summary above counts them all. */
 		fprintf(o->f,
-			"\n# %" PRIu64 " events, %" PRIu64 " connections, %" PRIu64
+			"\n# %" PRIu64 " events, %" PRIu64 " connection%s shown, %" PRIu64
 			" events lost%s\n",
-			events, connections, lost,
+			events, connections, connections == 1 ? "" : "s", lost,
 			lost ? " (verdicts marked INCOMPLETE may lack evidence)" : "");
 	} else {
 		jw_init(&w, o->f);
