@@ -1,7 +1,7 @@
 # tcpabort-trace -- see README.md.  `make V=1` shows full command lines.
 #
 # Targets: all (default), check, unit, integration, demo, install, uninstall,
-#          clean, deps, vmlinux, format.
+#          clean, deps, vmlinux, format, check-kernels.
 
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
@@ -38,7 +38,7 @@ endif
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all check unit integration demo install uninstall clean deps vmlinux format
+.PHONY: all check unit integration demo install uninstall clean deps vmlinux format check-kernels
 
 # The pure core and the output layer: shared by the tracer, report and the unit tests.
 CORE_SRCS := src/core/conn.c src/core/facts.c src/core/names.c src/core/rules.c src/json.c src/output.c \
@@ -100,6 +100,13 @@ unit: $(UNIT_TESTS)
 
 integration: all
 	$(Q)tests/integration/run.sh
+
+# Boots Debian's kernel packages under qemu and runs this build inside each
+# (tests/kernels/run.sh, docs/kernels.md).  KERNELS="bullseye bookworm" picks some.
+KERNELS ?=
+check-kernels: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)BUILD=$(BUILD) tests/kernels/run.sh $(KERNELS)
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all

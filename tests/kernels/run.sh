@@ -1,0 +1,182 @@
+#!/bin/bash
+# make check-kernels: boots Debian's own kernel packages under qemu and runs
+# this build's tcpabort-trace inside each (--features, the two classic cases,
+# --selftest), then prints a kernel x scenario table.
+#
+#   tests/kernels/run.sh [TARGET...]       (default: bullseye bookworm trixie host sid experimental)
+#
+# TARGET is a Debian suite whose linux-image-amd64 is booted, or "host": the
+# newest Debian package of the running kernel's major.minor, if any.
+# Environment: BUILD (build), CACHE (/var/cache/tcpabort-kernels),
+# BOOT_TIMEOUT (seconds per boot, 600), MEM (MiB, 1536), TABLE (file to write
+# the Markdown table to).
+#
+# The guest shares the host's root filesystem read-only over 9p, so it runs
+# exactly the tool, libraries, ip, nft and python3 the host has; it boots a
+# tiny initramfs (busybox and the 9p modules from the kernel package).
+# Exit status: 0 if every case passed or is degraded with a reason, 1 if any
+# failed or a kernel did not boot, 2 on a setup error.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+repo=$PWD
+BUILD=${BUILD:-build}
+CACHE=${CACHE:-/var/cache/tcpabort-kernels}
+BOOT_TIMEOUT=${BOOT_TIMEOUT:-600}
+MEM=${MEM:-1536}
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(bullseye bookworm trixie host sid experimental)
+
+die() {
+	echo "check-kernels: $*" >&2
+	exit 2
+}
+
+[ "$(id -u)" -eq 0 ] || die "needs root (9p export of / and BPF in the guest): sudo make check-kernels"
+[ -x "$BUILD/tcpabort-trace" ] || die "$BUILD/tcpabort-trace is missing: make BUILD=$BUILD first"
+
+need=()
+command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
+[ -x /bin/busybox ] && file -L /bin/busybox 2>/dev/null | grep -q static || need+=(busybox-static)
+command -v cpio >/dev/null || need+=(cpio)
+command -v depmod >/dev/null || need+=(kmod)
+command -v zstd >/dev/null || need+=(zstd)
+if [ ${#need[@]} -gt 0 ]; then
+	echo "check-kernels: installing ${need[*]}" >&2
+	DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -q \
+		--no-install-recommends "${need[@]}" >&2 || die "cannot install ${need[*]}"
+fi
+mkdir -p "$CACHE/k" "$CACHE/logs" || die "cannot create $CACHE"
+
+accel=tcg,thread=multi
+cpu=max
+# KVM when it can really be opened: qemu then runs until the timeout kills it.
+if [ -w /dev/kvm ]; then
+	timeout 3 qemu-system-x86_64 -accel kvm -machine none -display none -monitor none \
+		-serial none -S </dev/null >/dev/null 2>&1
+	[ $? -eq 124 ] && accel=kvm cpu=host
+fi
+
+# The initramfs: busybox, our init, and the modules that reach 9p.
+mkinitrd() {
+	local kdir=$1 kver work
+	kver=$(cat "$kdir/kver" 2>/dev/null || basename "$(ls -d "$kdir"/root/lib/modules/*/ | head -n 1)")
+	work=$(mktemp -d)
+	mkdir -p "$work/bin" "$work/sbin" "$work/modules" "$work/proc" "$work/sys" "$work/dev"
+	cp /bin/busybox "$work/bin/busybox"
+	ln -s busybox "$work/bin/sh"
+	cp tests/kernels/init "$work/init"
+	printf '#!/bin/sh\nexec /bin/chroot /newroot /usr/sbin/modprobe -d /srv "$@"\n' >"$work/sbin/modprobe"
+	chmod +x "$work/init" "$work/sbin/modprobe"
+	: >"$work/modules/order"
+	modprobe -d "$kdir/root" -S "$kver" --show-depends -a virtio_pci 9pnet_virtio 9p 2>/dev/null |
+		awk '$1 == "insmod" { print $2 }' | awk '!seen[$0]++' | while read -r ko; do
+		local base
+		base=$(basename "$ko")
+		case $ko in
+		*.xz) xz -dc "$ko" >"$work/modules/${base%.xz}" ;;
+		*.zst) zstd -qdc "$ko" >"$work/modules/${base%.zst}" ;;
+		*) cp "$ko" "$work/modules/$base" ;;
+		esac
+		base=${base%.xz}
+		echo "${base%.zst}" >>"$work/modules/order"
+	done
+	(cd "$work" && find . | cpio -o -H newc --quiet | gzip -1) >"$kdir/initrd.img"
+	rm -rf "$work"
+}
+
+boot() {
+	local kdir=$1 log=$2
+	timeout --foreground -k 10 "$BOOT_TIMEOUT" qemu-system-x86_64 \
+		-accel "$accel" -cpu "$cpu" -m "$MEM" -smp 2 \
+		-nographic -no-reboot -nodefaults -serial stdio \
+		-kernel "$kdir/vmlinuz" -initrd "$kdir/initrd.img" \
+		-append "console=ttyS0 panic=-1 loglevel=4 ta.script=$repo/tests/kernels/guest.sh ta.args=$repo,$BUILD" \
+		-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
+		-virtfs "local,path=$kdir/root,mount_tag=kmods,security_model=none,readonly=on" \
+		-device virtio-rng-pci </dev/null >"$log" 2>&1
+}
+
+declare -A result reason
+cases=()
+rows=()
+status=0
+for target in "${targets[@]}"; do
+	kdir=$(tests/kernels/fetch.sh "$CACHE" "$target" 2>"$CACHE/logs/fetch-$target.log")
+	rc=$?
+	if [ $rc -ne 0 ] || [ -z "$kdir" ]; then
+		if [ "$target" = host ]; then
+			rows+=("host|(no Debian package of $(uname -r | cut -d. -f1,2).x)|skipped|")
+		else
+			rows+=("$target|(fetch failed: $CACHE/logs/fetch-$target.log)|FAIL|")
+			status=1
+		fi
+		continue
+	fi
+	rel=$(basename "$kdir")
+	mkinitrd "$kdir"
+	log=$CACHE/logs/$rel.log
+	echo "check-kernels: booting $rel ($target, $accel) ..." >&2
+	t0=$(date +%s)
+	boot "$kdir" "$log"
+	brc=$?
+	secs=$(($(date +%s) - t0))
+	tr -d '\r' <"$log" >"$log.tmp" && mv "$log.tmp" "$log"
+	if ! grep -q '^@@TA done' "$log"; then
+		why="did not finish"
+		[ $brc -eq 124 ] && why="timed out after ${BOOT_TIMEOUT}s"
+		grep -q '^@@TA fatal' "$log" && why=$(sed -n 's/^@@TA fatal //p' "$log" | head -n 1)
+		rows+=("$target|$rel|FAIL|$why (log: $log)")
+		status=1
+		continue
+	fi
+	boot_s=$(sed -n 's/^@@TA mounted \(.*\)s$/\1/p' "$log")
+	st=$(sed -n 's/^@@TA time selftest \([0-9.]*\).*/\1/p' "$log")
+	rows+=("$target|$rel|booted|boot ${boot_s}s, selftest ${st}s, whole run ${secs}s")
+	while read -r _ _ name res rest; do
+		[[ " ${cases[*]} " == *" $name "* ]] || cases+=("$name")
+		result[$rel,$name]=$res
+		reason[$rel,$name]=$(echo "$rest" | sed -n 's/.* # //p')
+		[ "$res" = FAIL ] && status=1
+	done < <(grep '^@@TA case ' "$log")
+	# What the kernel's path choices were, for the docs.
+	sed -n 's/^@@TA features //p' "$log" >"$CACHE/logs/$rel.features"
+done
+
+# The table: one column per kernel that booted.
+{
+	echo "| kernel | suite | run |"
+	echo "|---|---|---|"
+	for r in "${rows[@]}"; do
+		IFS='|' read -r target rel state note <<<"$r"
+		echo "| $rel | $target | $state${note:+: $note} |"
+	done
+	echo
+	kernels=()
+	for r in "${rows[@]}"; do
+		IFS='|' read -r _ rel state _ <<<"$r"
+		[ "$state" = booted ] && kernels+=("$rel")
+	done
+	printf '| scenario |'
+	printf ' %s |' "${kernels[@]}"
+	printf '\n|---|'
+	printf -- '---|%.0s' "${kernels[@]}"
+	printf '\n'
+	for c in "${cases[@]}"; do
+		printf '| %s |' "$c"
+		for k in "${kernels[@]}"; do
+			res=${result[$k,$c]:--}
+			printf ' %s |' "$res"
+		done
+		printf '\n'
+	done
+	echo
+	for k in "${kernels[@]}"; do
+		for c in "${cases[@]}"; do
+			[ "${result[$k,$c]:-}" = degraded ] &&
+				echo "- $k, $c: degraded: ${reason[$k,$c]}"
+			[ "${result[$k,$c]:-}" = FAIL ] &&
+				echo "- $k, $c: FAIL (log: $CACHE/logs/$k.log)"
+		done
+	done
+} | tee "${TABLE:-/dev/null}"
+exit $status
