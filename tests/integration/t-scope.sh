@@ -109,7 +109,9 @@ threading.Thread(target=silent, daemon=True).start()
 reset()
 ' &
 	local backend=$!
-	ip netns exec "$NS" nginx -c "$dir/nginx.conf" -p "$dir" 2>"$dir/start.err"
+	# With NGINX_CGROUP set, nginx starts inside that cgroup, as systemd starts a unit
+	# (moved there before `ip netns exec`, whose private /sys hides cgroupfs).
+	sh -c "${NGINX_CGROUP:+echo \$\$ > $NGINX_CGROUP/cgroup.procs;} exec ip netns exec $NS nginx -c $dir/nginx.conf -p $dir" 2>"$dir/start.err"
 	wait_for "$dir/nginx.pid" . 10
 	master=$(cat "$dir/nginx.pid")
 	local args=("$@")
@@ -159,6 +161,19 @@ if command -v nginx >/dev/null && command -v curl >/dev/null; then
 	nginx_case pidof -p @ALL@
 	nginx_case tree --tree -p @MASTER@
 	nginx_case comm --comm nginx
+	# --unit finds a unit's cgroup by name (systemctl where systemd runs, else the
+	# cgroup tree): a cgroup named like a unit stands in for nginx.service here.
+	cgroot=$(awk '$3 == "cgroup2" {print $2; exit}' /proc/self/mounts)
+	if [ -n "$cgroot" ]; then
+		mkdir -p "$cgroot/ta-nginx-$$.service"
+		NGINX_CGROUP=$cgroot/ta-nginx-$$.service nginx_case unit --unit "ta-nginx-$$"
+		# `nginx -s stop` returns before the master is gone; an empty cgroup can go.
+		for _ in $(seq 100); do
+			[ -s "$cgroot/ta-nginx-$$.service/cgroup.procs" ] || break
+			sleep 0.05
+		done
+		rmdir "$cgroot/ta-nginx-$$.service" 2>/dev/null
+	fi
 else
 	not_ok "nginx" "nginx or curl is not installed (make deps)"
 fi
