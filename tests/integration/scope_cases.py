@@ -12,7 +12,14 @@
                                       resets its server side, prints "reset
                                       done"
 
-Each prints "# paused" on stderr when it waits for SIGUSR1 (scripts/lib.sh).
+  scope_cases.py fork-connect N       pause, then fork N children one after the
+                                      other, each connecting to a closed port
+  scope_cases.py owner-killed         a forked server accepts and holds the
+                                      connection; after SIGUSR1 the client
+                                      SIGKILLs it, reads EOF, sends twice (EPIPE)
+
+Each prints "# paused" on stderr when it waits for SIGUSR1 (scripts/lib.sh),
+with "server pid N" when it has a server child.
 """
 import os
 import signal
@@ -84,8 +91,50 @@ def twin(reset):
     time.sleep(0.3)
 
 
+def fork_connect(n):
+    pause()
+    for _ in range(n):
+        if os.fork() == 0:
+            try:
+                socket.create_connection(("127.0.0.1", 9))
+            except OSError:
+                pass
+            os._exit(0)
+        os.wait()
+
+
+def owner_killed():
+    lst = socket.socket()
+    lst.bind(("127.0.0.1", 0))
+    lst.listen(1)
+    pid = os.fork()
+    if pid == 0:
+        c, _ = lst.accept()
+        time.sleep(60)
+        os._exit(0)
+    s = socket.create_connection(("127.0.0.1", lst.getsockname()[1]))
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})
+    print("# paused: server pid", pid, file=sys.stderr, flush=True)
+    signal.sigwait({signal.SIGUSR1})
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    time.sleep(0.2)
+    print("recv", s.recv(10), flush=True)
+    s.send(b"x")
+    time.sleep(0.2)
+    try:
+        s.send(b"y")
+    except OSError as e:
+        print("send", e.errno, flush=True)
+
+
 if __name__ == "__main__":
-    if sys.argv[1] == "two-children-reset":
+    mode = sys.argv[1]
+    if mode == "two-children-reset":
         two_children_reset()
+    elif mode == "fork-connect":
+        fork_connect(int(sys.argv[2]))
+    elif mode == "owner-killed":
+        owner_killed()
     else:
         twin(sys.argv[2] == "reset")

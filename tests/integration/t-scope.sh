@@ -221,53 +221,12 @@ check "-- CMD: curl's refused connect is connection_refused, from its first even
 
 fresh_ns
 out=$WORK/fork.jsonl
-ip netns exec "$NS" python3 -c '
-import os, signal, socket, sys
-signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})
-print("# paused", file=sys.stderr, flush=True)
-signal.sigwait({signal.SIGUSR1})
-for _ in range(2):
-    if os.fork() == 0:
-        try:
-            socket.create_connection(("127.0.0.1", 9))
-        except OSError:
-            pass
-        os._exit(0)
-    os.wait()
-' >"$out.app" 2>&1 &
-app=$!
-wait_for "$out.app" paused 10
-"$TRACER" -p "$app" --json -o "$out" &
-tp=$!
-wait_for "$out" '"type":"start"' 20
-kill -USR1 "$app"
-wait "$app"
-wait "$tp"
+run_traced "$NS" "$out" --json python3 "$CASES" fork-connect 2
 check "fork: both children are followed, their refused connects explained" "$out" \
-	"(map(select(.type==\"event\" and .kind==\"process\" and .what==\"fork\" and .parent==$app)) | length == 2) and (map(select(.type==\"connection\" and .cause==\"connection_refused\" and .pid != $app)) | length == 2)"
+	"(map(select(.type==\"event\" and .kind==\"process\" and .what==\"fork\" and .parent==$APP_PID)) | length == 2) and (map(select(.type==\"connection\" and .cause==\"connection_refused\" and .pid != $APP_PID)) | length == 2)"
 fresh_ns
 out=$WORK/nofork.jsonl
-ip netns exec "$NS" python3 -c '
-import os, signal, socket, sys
-signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})
-print("# paused", file=sys.stderr, flush=True)
-signal.sigwait({signal.SIGUSR1})
-if os.fork() == 0:
-    try:
-        socket.create_connection(("127.0.0.1", 9))
-    except OSError:
-        pass
-    os._exit(0)
-os.wait()
-' >"$out.app" 2>&1 &
-app=$!
-wait_for "$out.app" paused 10
-"$TRACER" -p "$app" --no-children --json -o "$out" &
-tp=$!
-wait_for "$out" '"type":"start"' 20
-kill -USR1 "$app"
-wait "$app"
-wait "$tp"
+run_traced "$NS" "$out" "--json --no-children" python3 "$CASES" fork-connect 1
 check "--no-children: a child's connection is not traced" "$out" \
 	'map(select(.type=="connection")) | length == 0'
 
@@ -275,33 +234,11 @@ check "--no-children: a child's connection is not traced" "$out" \
 
 fresh_ns
 out=$WORK/killed.jsonl
-ip netns exec "$NS" python3 -c '
-import os, signal, socket, sys, time
-l = socket.socket(); l.bind(("127.0.0.1", 0)); l.listen(1)
-port = l.getsockname()[1]
-pid = os.fork()
-if pid == 0:
-    c, _ = l.accept()
-    time.sleep(60)
-    os._exit(0)
-s = socket.create_connection(("127.0.0.1", port))
-print("# paused: server pid", pid, file=sys.stderr, flush=True)
-signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})
-signal.sigwait({signal.SIGUSR1})
-os.kill(pid, signal.SIGKILL)
-os.waitpid(pid, 0)
-time.sleep(0.2)
-print("recv", s.recv(10), flush=True)
-s.send(b"x")
-time.sleep(0.2)
-try:
-    s.send(b"y")
-except OSError as e:
-    print("send", e.errno, flush=True)
-' >"$out.app" 2>&1 &
+ip netns exec "$NS" python3 "$CASES" owner-killed >"$out.app" 2>&1 &
 app=$!
 wait_for "$out.app" paused 10
 server=$(sed -n 's/.*server pid \([0-9]*\).*/\1/p' "$out.app")
+# Both ends, as a comma list.
 "$TRACER" -p "$app,$server" --json -o "$out" &
 tp=$!
 wait_for "$out" '"type":"start"' 20
@@ -328,15 +265,8 @@ expect_exit "bad duration" 2 "invalid duration" "$TRACER" -p 1 -d 0
 
 fresh_ns
 out=$WORK/twochildren.jsonl
-ip netns exec "$NS" python3 "$CASES" two-children-reset >"$out.app" 2>&1 &
-app=$!
-wait_for "$out.app" paused 10
-"$TRACER" -p "$app" --no-children --json -o "$out" &
-tp=$!
-wait_for "$out" '"type":"start"' 20
-kill -USR1 "$app"
-wait "$app"
-wait "$tp"
+run_traced "$NS" "$out" "--json --no-children" python3 "$CASES" two-children-reset
+app=$APP_PID
 check "listener: both children reset in the accept queue are seen from birth (the second too)" "$out" \
 	"map(select(.type==\"connection\" and .pid==$app)) | length == 2 and all(.cause==\"peer_reset\" and .errno==\"ECONNRESET\" and .complete)"
 
