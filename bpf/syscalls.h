@@ -8,9 +8,17 @@
 #define TA_SYSCALLS_H
 
 #if defined(__TARGET_ARCH_x86)
+#define TA_NR_read	 0
+#define TA_NR_write	 1
 #define TA_NR_close	 3
+#define TA_NR_readv	 19
+#define TA_NR_writev	 20
 #define TA_NR_connect	 42
 #define TA_NR_accept	 43
+#define TA_NR_sendto	 44
+#define TA_NR_recvfrom	 45
+#define TA_NR_sendmsg	 46
+#define TA_NR_recvmsg	 47
 #define TA_NR_shutdown	 48
 #define TA_NR_getsockopt 55
 #define TA_NR_accept4	 288

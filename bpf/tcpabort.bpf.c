@@ -32,15 +32,26 @@ char LICENSE[] SEC("license") = "GPL";
 /* sock_info.flags bits of our own, never sent (emit masks them off). */
 #define SI_LISTENER (1 << 12) /* this socket is a traced listener */
 #define SI_CLOSED   (1 << 13) /* its owner closed it, or exited: the kernel closed it */
+#define SI_TIMEWAIT (1 << 14) /* destroyed, and a timewait sock carries on its tuple */
 
 /* Bits of task_struct.flags (include/linux/sched.h), stable since 2.6. */
 #define PF_EXITING 0x00000004
 
 /* Configuration, set before load. */
-const volatile bool follow_forks = true;    /* trace children forked by traced processes */
-const volatile bool scope_comm = false;	    /* --comm: processes that exec this name join */
+const volatile bool follow_forks = true; /* trace children forked by traced processes */
+const volatile bool scope_comm = false;	 /* --comm: processes that exec this name join */
 const volatile char scope_comm_name[TA_COMM_LEN] = {};
 const volatile bool scope_cgroup = false; /* --cgroup/--unit: processes in cgroup_scope join */
+
+/*
+ * Kernel-version fallbacks, chosen by src/kfeatures.c probes before load.
+ * The verifier skips the branches these constants rule out, so a helper a
+ * kernel lacks is never seen by it.
+ */
+const volatile bool cookie_helper = true;	/* bpf_get_socket_cookie in tracing: 5.12+ */
+const volatile bool syscall_io = false;		/* send/recv results from syscalls: before 6.3 */
+const volatile bool error_at_close = false;	/* sk_err read at CLOSE: before 5.14 */
+const volatile bool tw_rst_at_receiver = false; /* timewait RSTs seen arriving: before 6.10 */
 
 /* Per-socket state, keyed by cookie. */
 struct sock_info {
@@ -49,9 +60,9 @@ struct sock_info {
 	__u32 tx_calls;
 	__u32 rx_calls;
 	__u32 tgid;
-	__u32 netns;	/* inode number of its network namespace */
-	__u32 retrans;	/* retransmissions seen */
-	__s32 tx_run; /* class of the last emitted send of the current run */
+	__u32 netns;   /* inode number of its network namespace */
+	__u32 retrans; /* retransmissions seen */
+	__s32 tx_run;  /* class of the last emitted send of the current run */
 	__s32 rx_run;
 	__u16 flags; /* TA_F_IPV6, TA_F_MIDLIFE, SI_* */
 	__u16 sport;
@@ -95,7 +106,7 @@ struct listen_key {
 
 /* Arguments saved at sys_enter for sys_exit, per thread. */
 struct sys_args {
-	__u64 cookie; /* close: resolved at entry, the fd is gone at exit */
+	__u64 sk;     /* send/recv before 6.3: the socket, resolved at entry */
 	__u64 optval; /* getsockopt: user pointer */
 	__s32 fd;
 	__s32 arg;
@@ -161,6 +172,25 @@ struct {
 	__type(value, __u8);
 } sigpipe_pending SEC(".maps");
 
+/*
+ * Identities of our own, by socket pointer, where the kernel's cookie cannot
+ * be used (sock_id()); deleted at tcp_destroy_sock, so a recycled pointer
+ * never inherits one.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, __u64);
+} own_ids SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} own_id_seq SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 4 << 20);
@@ -173,6 +203,71 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } lost SEC(".maps");
+
+/*
+ * A socket's identity (kernel-facts §6): its cookie, unless it was given one
+ * of our own, which then wins for the rest of its life.  Own ids have bit 62
+ * set, the CPU in the low byte and a per-CPU sequence between: never a
+ * kernel cookie (a 64-bit counter from 1), never two sockets alike.
+ */
+#define OWN_ID_BIT (1ULL << 62)
+
+static __always_inline __u64 *own_id_of(const void *sk)
+{
+	__u64 key = (__u64)sk;
+
+	return bpf_map_lookup_elem(&own_ids, &key);
+}
+
+static __always_inline __u64 own_id(const void *sk)
+{
+	__u64 key = (__u64)sk, id, *seq;
+	__u32 zero = 0;
+
+	seq = bpf_map_lookup_elem(&own_id_seq, &zero);
+	if (!seq)
+		return 0;
+	*seq += 1;
+	id = OWN_ID_BIT | (*seq & ((1ULL << 52) - 1)) << 8 | (bpf_get_smp_processor_id() & 0xff);
+	bpf_map_update_elem(&own_ids, &key, &id, BPF_ANY);
+	return id;
+}
+
+/*
+ * sock_id: for a socket pointer the verifier trusts (a tp_btf argument).
+ * Before 5.12 tracing programs cannot call bpf_get_socket_cookie: the
+ * kernel's skc_cookie is read instead, and is 0 until something asked for
+ * it, so a socket we start to trace then gets an id of its own (ensure_id).
+ */
+static __always_inline __u64 sock_id(const struct sock *sk)
+{
+	__u64 *own = own_id_of(sk);
+
+	if (own)
+		return *own;
+	if (cookie_helper)
+		return bpf_get_socket_cookie((void *)sk);
+	return BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
+}
+
+/* The same for a pointer found by probe reads (syscalls, the fd table). */
+static __always_inline __u64 sock_id_read(const struct sock *sk)
+{
+	__u64 *own;
+
+	if (!sk)
+		return 0;
+	own = own_id_of(sk);
+	if (own)
+		return *own;
+	return BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
+}
+
+/* An identity for a socket we are about to trace. */
+static __always_inline __u64 ensure_id(const struct sock *sk, __u64 id)
+{
+	return id ? id : own_id(sk);
+}
 
 static __always_inline bool tgid_traced(__u32 tgid)
 {
@@ -433,6 +528,20 @@ static __always_inline void connect_key_of(const struct sock *sk, struct connect
 	}
 }
 
+/* The stored error, and what decides between the timeouts: user timeout, probes, retransmits. */
+static __always_inline void error_record(__u64 cookie, struct sock_info *si, const struct sock *sk,
+					 __u8 state)
+{
+	const struct inet_connection_sock *icsk = (const struct inet_connection_sock *)sk;
+
+	emit_other(cookie, si,
+		   EV(.kind = TA_EV_SK_ERROR, .state = state, .a = BPF_CORE_READ(sk, sk_err),
+		      .b = BPF_CORE_READ(sk, sk_err_soft),
+		      .c = BPF_CORE_READ(icsk, icsk_user_timeout),
+		      .probes = BPF_CORE_READ(icsk, icsk_probes_out),
+		      .aux = BPF_CORE_READ(icsk, icsk_retransmits)));
+}
+
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(on_set_state, const struct sock *sk, const int oldstate, const int newstate)
 {
@@ -442,14 +551,26 @@ int BPF_PROG(on_set_state, const struct sock *sk, const int oldstate, const int 
 
 	if (!is_tcp(sk))
 		return 0;
-	cookie = bpf_get_socket_cookie((void *)sk);
-	si = bpf_map_lookup_elem(&socks, &cookie);
+	cookie = sock_id(sk);
+	si = cookie ? bpf_map_lookup_elem(&socks, &cookie) : NULL;
+	if (oldstate == TCP_LISTEN && newstate == TCP_SYN_RECV && si && (si->flags & SI_LISTENER)) {
+		/*
+		 * A child still carrying its listener's cookie.  Before 6.12
+		 * (seen on 6.1) inet_csk_clone_lock() sets SYN_RECV on the copy
+		 * of the listener before it gives the child its own cookie (from
+		 * the request sock, usually 0, made at the next ask): neither
+		 * value is the child's for good, so it gets an id of our own.
+		 */
+		cookie = own_id(sk);
+		si = NULL;
+	}
 	if (!si) {
 		__u32 *owner;
 
 		tgid = current_tgid();
 		if ((newstate == TCP_SYN_SENT || newstate == TCP_LISTEN) && tgid_traced(tgid)) {
 			/* connect() and listen() run in the owner's context. */
+			cookie = ensure_id(sk, cookie);
 			si = track(cookie, &sk->__sk_common, tgid);
 		} else if (!(oldstate == TCP_LISTEN && newstate == TCP_CLOSE) &&
 			   (owner = listener_owner(sk))) {
@@ -458,6 +579,7 @@ int BPF_PROG(on_set_state, const struct sock *sk, const int oldstate, const int 
 			 * SYN_RECV), or already waiting in the accept queue of a
 			 * listener found at attach, whose FIN or RST moves it now.
 			 */
+			cookie = ensure_id(sk, cookie);
 			si = track(cookie, &sk->__sk_common, *owner);
 			if (si && oldstate != TCP_LISTEN)
 				si->flags |= TA_F_MIDLIFE;
@@ -497,6 +619,18 @@ int BPF_PROG(on_set_state, const struct sock *sk, const int oldstate, const int 
 	}
 	if (newstate == TCP_CLOSE)
 		si->closed_from = oldstate;
+	if (error_at_close && newstate == TCP_CLOSE) {
+		/*
+		 * Before 5.14 (no inet_sk_error_report) the stored error is read
+		 * where tcp_done() moves to CLOSE: tcp_reset(), tcp_write_err()
+		 * and tcp_abort() set sk_err first.  tcp_disconnect() sets it
+		 * after, so that one stays unseen.
+		 */
+		int err = BPF_CORE_READ(sk, sk_err);
+
+		if (err)
+			error_record(cookie, si, sk, oldstate);
+	}
 	emit_other(cookie, si,
 		   EV(.kind = TA_EV_STATE, .state = oldstate, .a = oldstate, .b = newstate));
 	return 0;
@@ -603,7 +737,7 @@ static __always_inline void send_reset(const struct sock *sk, const struct sk_bu
 	__u8 state = 0;
 
 	if (sk) {
-		cookie = bpf_get_socket_cookie((void *)sk);
+		cookie = sock_id(sk);
 		state = BPF_CORE_READ(sk, __sk_common.skc_state);
 		unread = unread_bytes(sk);
 		si = bpf_map_lookup_elem(&socks, &cookie);
@@ -618,8 +752,8 @@ static __always_inline void send_reset(const struct sock *sk, const struct sk_bu
 		si = bpf_map_lookup_elem(&socks, &target);
 		if (si)
 			emit_other(target, si,
-				   EV(.kind = TA_EV_PEER_RST, .a = reason, .b = state, .aux = unread,
-				      .peer = cookie));
+				   EV(.kind = TA_EV_PEER_RST, .a = reason, .b = state,
+				      .aux = unread, .peer = cookie));
 	}
 }
 
@@ -638,14 +772,47 @@ int BPF_PROG(on_send_reset_noreason, const struct sock *sk, const struct sk_buff
 	return 0;
 }
 
+/*
+ * Before 6.10 tcp_send_reset does not fire for a timewait sock, so the RST
+ * that our closed socket's successor sends leaves no record on our side.
+ * When its receiver is on this host (same namespace) its tcp_receive_reset
+ * shows it: the receiver's tuple, reversed, is our socket's.  Recorded as our
+ * RST, reason unknown (user space infers TCP_TIMEWAIT_SOCKET from the state).
+ */
+static __always_inline void timewait_rst_seen(const struct sock *sk, __u64 receiver)
+{
+	struct sock_info tmp = {}, *si;
+	struct tuple_key k = {};
+	__u64 *target;
+
+	read_tuple(&sk->__sk_common, &tmp, local_port(&sk->__sk_common));
+	if (!tmp.sport)
+		return;
+	__builtin_memcpy(k.saddr, tmp.daddr, 16);
+	__builtin_memcpy(k.daddr, tmp.saddr, 16);
+	k.sport = tmp.dport;
+	k.dport = tmp.sport;
+	k.v6 = !!(tmp.flags & TA_F_IPV6);
+	k.netns = netns_of(sk);
+	target = bpf_map_lookup_elem(&tuples, &k);
+	if (!target || *target == receiver)
+		return;
+	si = bpf_map_lookup_elem(&socks, target);
+	if (!si || !(si->flags & SI_TIMEWAIT))
+		return;
+	emit_other(*target, si, EV(.kind = TA_EV_RST_SENT, .state = TCP_TIME_WAIT, .a = -1));
+}
+
 SEC("tp_btf/tcp_receive_reset")
 int BPF_PROG(on_receive_reset, struct sock *sk)
 {
-	__u64 cookie = bpf_get_socket_cookie(sk);
-	struct sock_info *si = bpf_map_lookup_elem(&socks, &cookie);
+	__u64 cookie = sock_id(sk);
+	struct sock_info *si = cookie ? bpf_map_lookup_elem(&socks, &cookie) : NULL;
 
 	if (si)
 		refresh_tuple(cookie, &sk->__sk_common, si);
+	if (tw_rst_at_receiver)
+		timewait_rst_seen(sk, cookie);
 	if (si)
 		emit_other(cookie, si,
 			   EV(.kind = TA_EV_RST_RECV,
@@ -656,35 +823,29 @@ int BPF_PROG(on_receive_reset, struct sock *sk)
 SEC("tp_btf/inet_sk_error_report")
 int BPF_PROG(on_error_report, const struct sock *sk)
 {
-	const struct inet_connection_sock *icsk;
 	struct sock_info *si;
 	__u64 cookie;
 
 	if (!is_tcp(sk))
 		return 0;
-	cookie = bpf_get_socket_cookie((void *)sk);
+	cookie = sock_id(sk);
 	si = bpf_map_lookup_elem(&socks, &cookie);
 	if (!si)
 		return 0;
 	refresh_tuple(cookie, &sk->__sk_common, si);
-	/* What decides between the timeouts: user timeout, keepalive probes, retransmits. */
-	icsk = (const struct inet_connection_sock *)sk;
-	emit_other(cookie, si,
-		   EV(.kind = TA_EV_SK_ERROR, .state = BPF_CORE_READ(sk, __sk_common.skc_state),
-		      .a = BPF_CORE_READ(sk, sk_err), .b = BPF_CORE_READ(sk, sk_err_soft),
-		      .c = BPF_CORE_READ(icsk, icsk_user_timeout),
-		      .probes = BPF_CORE_READ(icsk, icsk_probes_out),
-		      .aux = BPF_CORE_READ(icsk, icsk_retransmits)));
+	error_record(cookie, si, sk, BPF_CORE_READ(sk, __sk_common.skc_state));
 	return 0;
 }
 
 SEC("tp_btf/tcp_destroy_sock")
 int BPF_PROG(on_destroy, struct sock *sk)
 {
-	__u64 cookie = bpf_get_socket_cookie(sk);
+	__u64 cookie = sock_id(sk), key = (__u64)sk;
 	struct sock_info *si = bpf_map_lookup_elem(&socks, &cookie);
 	struct tuple_key k = {};
 
+	/* The pointer will be reused: an own id must not outlive its socket. */
+	bpf_map_delete_elem(&own_ids, &key);
 	if (!si)
 		return 0;
 	/* A socket already CLOSE (after an error) has no teardown move of its own. */
@@ -697,8 +858,10 @@ int BPF_PROG(on_destroy, struct sock *sk)
 	 * tuple, and may still answer late data with an RST: keep its entries
 	 * and let the LRU retire them.
 	 */
-	if (ta_has_timewait_successor(si->closed_from))
+	if (ta_has_timewait_successor(si->closed_from)) {
+		si->flags |= SI_TIMEWAIT;
 		return 0;
+	}
 	tuple_key_of(si, &k);
 	bpf_map_delete_elem(&tuples, &k);
 	bpf_map_delete_elem(&socks, &cookie);
@@ -712,7 +875,7 @@ int BPF_PROG(on_destroy, struct sock *sk)
  */
 static __always_inline void retransmit(const struct sock *sk, int err)
 {
-	__u64 cookie = bpf_get_socket_cookie((void *)sk);
+	__u64 cookie = sock_id(sk);
 	struct sock_info *si = bpf_map_lookup_elem(&socks, &cookie);
 
 	if (!si)
@@ -746,24 +909,17 @@ int BPF_PROG(on_retransmit_noerr, const struct sock *sk, const struct sk_buff *s
  * such as EAGAIN) are coalesced: the first of a run is emitted, the rest
  * only move the counters that every later record carries.
  */
-static __always_inline void on_length(struct sock *sk, int ret, int flags, bool tx)
+static __always_inline void io_result(__u64 cookie, const struct sock *sk, int ret, int flags,
+				      bool tx)
 {
 	__u32 tgid = current_tgid(), tid = (__u32)bpf_get_current_pid_tgid();
 	__s32 class = ret > 0 ? 1 : ret;
 	struct sock_info *si;
 	__u8 bit = tx ? 1 : 2;
 	__s32 sigpipe = 0;
-	__u64 cookie;
 
-	/*
-	 * send/recv run in the caller's context, and every one on the host
-	 * passes here: decide by the caller first, before a socket cookie is
-	 * made for a socket that is not ours.  (A traced socket used by an
-	 * untraced process, after fd passing or fork, is not followed here.)
-	 */
-	if (!tgid_traced(tgid) || !is_tcp(sk))
+	if (!cookie)
 		return;
-	cookie = bpf_get_socket_cookie(sk);
 	si = bpf_map_lookup_elem(&socks, &cookie);
 	if (!si) {
 		/* The caller owns the socket. */
@@ -809,6 +965,19 @@ static __always_inline void on_length(struct sock *sk, int ret, int flags, bool 
 		.c = sigpipe));
 }
 
+static __always_inline void on_length(struct sock *sk, int ret, int flags, bool tx)
+{
+	/*
+	 * send/recv run in the caller's context, and every one on the host
+	 * passes here: decide by the caller first, before a socket cookie is
+	 * made for a socket that is not ours.  (A traced socket used by an
+	 * untraced process, after fd passing or fork, is not followed here.)
+	 */
+	if (!tgid_traced(current_tgid()) || !is_tcp(sk))
+		return;
+	io_result(sock_id(sk), sk, ret, flags, tx);
+}
+
 SEC("tp_btf/sock_send_length")
 int BPF_PROG(on_send_length, struct sock *sk, int ret, int flags)
 {
@@ -838,7 +1007,8 @@ int BPF_PROG(on_signal_generate, int sig, struct kernel_siginfo *info, struct ta
 	__u64 blocked;
 	__u32 tid;
 
-	if (sig != SIGPIPE || task != bpf_get_current_task_btf())
+	/* bpf_get_current_task_btf is 5.11+: compare addresses. */
+	if (sig != SIGPIPE || (__u64)task != bpf_get_current_task())
 		return 0;
 	if (!tgid_traced(task->tgid))
 		return 0;
@@ -909,19 +1079,26 @@ static __always_inline __u32 other_refs(struct file *f)
 }
 
 /*
- * The cookie exists only once something asked for it; every hook above asks,
- * so a socket we trace has one by the time a syscall touches it.
+ * Before 6.3 there is no sock_send_length/sock_recv_length: the results of
+ * send/recv/read/write (and their vector forms) on a TCP socket are taken
+ * at sys_exit instead.  Internal codes, never emitted as syscall records.
  */
-static __always_inline __u64 sock_cookie(struct sock *sk)
+#define SYS_IO_SEND 100
+#define SYS_IO_RECV 101
+
+static __always_inline bool io_syscall(long id)
 {
-	return sk ? BPF_CORE_READ(sk, __sk_common.skc_cookie.counter) : 0;
+	return id == TA_NR_read || id == TA_NR_write || id == TA_NR_readv || id == TA_NR_writev ||
+	       id == TA_NR_sendto || id == TA_NR_recvfrom || id == TA_NR_sendmsg ||
+	       id == TA_NR_recvmsg;
 }
 
 /* The few syscalls we follow; checked before any map is touched. */
 static __always_inline bool ta_syscall_wanted(long id)
 {
 	return id == TA_NR_connect || id == TA_NR_accept || id == TA_NR_accept4 ||
-	       id == TA_NR_shutdown || id == TA_NR_close || id == TA_NR_getsockopt;
+	       id == TA_NR_shutdown || id == TA_NR_close || id == TA_NR_getsockopt ||
+	       (syscall_io && io_syscall(id));
 }
 
 SEC("tp_btf/sys_enter")
@@ -948,11 +1125,30 @@ int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
 		args.sys = TA_SYS_SO_ERROR;
 		break;
 	default:
-		return 0;
+		if (!syscall_io || !io_syscall(id))
+			return 0;
+		args.sys = id == TA_NR_write || id == TA_NR_writev || id == TA_NR_sendto ||
+					   id == TA_NR_sendmsg
+				   ? SYS_IO_SEND
+				   : SYS_IO_RECV;
 	}
 	if (!tgid_traced(current_tgid()))
 		return 0;
 	args.fd = (int)PT_REGS_PARM1_CORE_SYSCALL(regs);
+	if (args.sys == SYS_IO_SEND || args.sys == SYS_IO_RECV) {
+		struct sock *sk = fd_to_sock(args.fd);
+
+		if (!sk)
+			return 0;
+		args.sk = (__u64)sk;
+		if (id == TA_NR_sendto || id == TA_NR_recvfrom)
+			args.arg = (int)PT_REGS_PARM4_CORE_SYSCALL(regs);
+		else if (id == TA_NR_sendmsg || id == TA_NR_recvmsg)
+			args.arg = (int)PT_REGS_PARM3_CORE_SYSCALL(regs);
+		tid = (__u32)bpf_get_current_pid_tgid();
+		bpf_map_update_elem(&sys_pending, &tid, &args, BPF_ANY);
+		return 0;
+	}
 	if (args.sys == TA_SYS_SO_ERROR) {
 		if (PT_REGS_PARM2_CORE_SYSCALL(regs) != SOL_SOCKET ||
 		    PT_REGS_PARM3_CORE_SYSCALL(regs) != SO_ERROR)
@@ -970,7 +1166,7 @@ int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
 		/* close() is recorded at entry: its teardown (FIN, RST, destroy) follows. */
 		struct file *f = NULL;
 		struct sock *sk = fd_to_sock_file(args.fd, &f);
-		__u64 cookie = sock_cookie(sk);
+		__u64 cookie = sock_id_read(sk);
 		struct sock_info *si = cookie ? bpf_map_lookup_elem(&socks, &cookie) : NULL;
 		__u32 refs;
 
@@ -980,8 +1176,9 @@ int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
 		if (!refs)
 			si->flags |= SI_CLOSED;
 		emit_other(cookie, si,
-			   EV(.kind = TA_EV_SYSCALL, .state = BPF_CORE_READ(sk, __sk_common.skc_state),
-			      .b = TA_SYS_CLOSE, .c = args.fd, .aux = refs));
+			   EV(.kind = TA_EV_SYSCALL,
+			      .state = BPF_CORE_READ(sk, __sk_common.skc_state), .b = TA_SYS_CLOSE,
+			      .c = args.fd, .aux = refs));
 		return 0;
 	}
 	tid = (__u32)bpf_get_current_pid_tgid();
@@ -1008,6 +1205,16 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 	if (!args)
 		return 0;
 	sys = args->sys;
+	if (sys == SYS_IO_SEND || sys == SYS_IO_RECV) {
+		/* The fd holds the socket for the whole call: the pointer is still it. */
+		sk = (struct sock *)args->sk;
+		c = args->arg;
+		bpf_map_delete_elem(&sys_pending, &tid);
+		/* Never seen by any hook yet: the caller owns it, and it needs an id. */
+		cookie = ensure_id(sk, sock_id_read(sk));
+		io_result(cookie, sk, ret, c, sys == SYS_IO_SEND);
+		return 0;
+	}
 	fd = sys == TA_SYS_ACCEPT ? (int)ret : args->fd;
 	c = args->arg;
 	if (sys == TA_SYS_SO_ERROR && ret == 0)
@@ -1016,7 +1223,7 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 	if (sys == TA_SYS_ACCEPT && ret < 0)
 		return 0; /* no socket to pin an accept error on */
 	sk = fd_to_sock(fd);
-	cookie = sock_cookie(sk);
+	cookie = sock_id_read(sk);
 	if (!cookie)
 		return 0;
 	si = bpf_map_lookup_elem(&socks, &cookie);
@@ -1134,33 +1341,14 @@ int BPF_PROG(on_exit, struct task_struct *task)
  * (and again when a process joins the scope).  Each new one is traced from
  * now on, with what can be known of its past: state and queues.
  */
-SEC("iter/task_file")
-int seed_sockets(struct bpf_iter__task_file *ctx)
+static __always_inline int seed_one(struct bpf_iter__task_file *ctx, struct task_struct *task,
+				    const struct sock *sk, __u64 cookie, __u32 tgid)
 {
-	struct task_struct *task = ctx->task;
-	struct file *file = ctx->file;
 	const struct tcp_sock *tp;
 	struct sock_info *si;
-	struct socket *sock;
-	struct sock *sk;
-	__u64 cookie;
-	__u32 tgid;
 	__u8 state;
 
-	if (!task || !file)
-		return 0;
-	tgid = task->tgid;
-	if (!tgid_traced(tgid))
-		return 0;
-	sock = bpf_sock_from_file(file);
-	if (!sock)
-		return 0;
-	/* A trusted pointer, as bpf_get_socket_cookie wants: no probe read. */
-	sk = sock->sk;
-	if (!sk || !is_tcp(sk))
-		return 0;
-	cookie = bpf_get_socket_cookie(sk);
-	if (bpf_map_lookup_elem(&socks, &cookie))
+	if (!cookie || bpf_map_lookup_elem(&socks, &cookie))
 		return 0; /* already traced: seen since the attach, or another fd of it */
 	si = track(cookie, &sk->__sk_common, tgid);
 	if (!si)
@@ -1192,4 +1380,53 @@ int seed_sockets(struct bpf_iter__task_file *ctx)
 		      .b = BPF_CORE_READ(tp, write_seq) - BPF_CORE_READ(tp, snd_una),
 		      .c = ctx->fd));
 	return 0;
+}
+
+/*
+ * Sockets the traced processes already hold at attach: a task_file
+ * iterator, run once by user space right after the hooks are attached
+ * (and again when a process joins the scope).  Each new one is traced from
+ * now on, with what can be known of its past: state and queues.
+ */
+SEC("iter/task_file")
+int seed_sockets(struct bpf_iter__task_file *ctx)
+{
+	struct task_struct *task = ctx->task;
+	struct file *file = ctx->file;
+	struct socket *sock;
+	struct sock *sk;
+
+	if (!task || !file || !tgid_traced(task->tgid))
+		return 0;
+	sock = bpf_sock_from_file(file);
+	if (!sock)
+		return 0;
+	/* A trusted pointer, as bpf_get_socket_cookie wants: no probe read. */
+	sk = sock->sk;
+	if (!sk || !is_tcp(sk))
+		return 0;
+	return seed_one(ctx, task, sk, ensure_id(sk, sock_id(sk)), task->tgid);
+}
+
+/*
+ * The same before 5.11, which has no bpf_sock_from_file: a socket's file is
+ * told by its inode's mode, and its socket read from private_data.
+ */
+SEC("iter/task_file")
+int seed_sockets_core(struct bpf_iter__task_file *ctx)
+{
+	struct task_struct *task = ctx->task;
+	struct file *file = ctx->file;
+	struct socket *sock;
+	struct sock *sk;
+
+	if (!task || !file || !tgid_traced(task->tgid))
+		return 0;
+	if ((BPF_CORE_READ(file, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
+		return 0;
+	sock = BPF_CORE_READ(file, private_data);
+	sk = BPF_CORE_READ(sock, sk);
+	if (!sk || !is_tcp(sk))
+		return 0;
+	return seed_one(ctx, task, sk, ensure_id(sk, sock_id_read(sk)), task->tgid);
 }

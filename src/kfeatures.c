@@ -8,6 +8,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
+#include "json.h"
 #include "kfeatures.h"
 #include "util.h"
 
@@ -105,8 +106,15 @@ int probe_kernel(struct kfeatures *kf)
 	kf->error_report = probe_tp_btf(btf, "inet_sk_error_report") == 1;
 	kf->retransmit = probe_tp_btf(btf, "tcp_retransmit_skb") >= 2;
 	kf->retransmit_err = probe_tp_btf(btf, "tcp_retransmit_skb") == 3;
-	kf->seed = btf__find_by_name_kind(btf, "bpf_iter__task_file", BTF_KIND_STRUCT) >= 0 &&
-		   btf_enum_has(btf, "bpf_func_id", "BPF_FUNC_sock_from_file");
+	kf->seed = btf__find_by_name_kind(btf, "bpf_iter__task_file", BTF_KIND_STRUCT) >= 0;
+	kf->sock_from_file = btf_enum_has(btf, "bpf_func_id", "BPF_FUNC_sock_from_file");
+	/*
+	 * 5.12 (c5dbb89fc2ac, "bpf: Expose bpf_get_socket_cookie to tracing
+	 * programs") added the helper's tracing flavour, bpf_get_socket_ptr_cookie;
+	 * the enum value is older (4.12), so look for the function.
+	 */
+	kf->cookie_helper =
+		btf__find_by_name_kind(btf, "bpf_get_socket_ptr_cookie", BTF_KIND_FUNC) >= 0;
 	kf->processes = probe_tp_btf(btf, "sched_process_fork") == 2 &&
 			probe_tp_btf(btf, "sched_process_exec") == 3 &&
 			probe_tp_btf(btf, "sched_process_exit") >= 1;
@@ -129,4 +137,101 @@ bool kernel_before(int major, int minor)
 	if (uname(&u) || sscanf(u.release, "%d.%d", &ma, &mi) != 2)
 		return false;
 	return ma < major || (ma == major && mi < minor);
+}
+
+/*
+ * Each capability's path, in the words --features prints.  The choices are
+ * the ones pick_programs() (src/trace.c) makes from the same probes.
+ */
+int kfeatures_paths(const struct kfeatures *kf, struct kpath *p, int max)
+{
+	int n = 0;
+
+#define PATH(cap, yes, native, fallback, lost)                                                     \
+	do {                                                                                       \
+		if (n < max)                                                                       \
+			p[n++] = (struct kpath){ cap, (yes) ? native : fallback,                   \
+						 (yes) ? NULL : lost };                            \
+	} while (0)
+
+	PATH("socket identity", kf->cookie_helper,
+	     "the kernel's socket cookie (bpf_get_socket_cookie)",
+	     "the kernel's cookie where something made it, else an id of our own per socket "
+	     "(no bpf_get_socket_cookie in tracing programs before 5.12)",
+	     NULL);
+	PATH("send/recv results", kf->send_recv_length,
+	     "every call's result (sock_send_length, sock_recv_length)",
+	     "read, write, send and recv results from syscall exits (no sock_send_length "
+	     "before 6.3)",
+	     "sendfile, splice, io_uring and sendmmsg/recvmmsg calls are not seen");
+	PATH("stored socket errors", kf->error_report, "every error report (inet_sk_error_report)",
+	     "the socket's error read when it moves to CLOSE (no inet_sk_error_report before "
+	     "5.14)",
+	     "an error stored without a move to CLOSE (the ECONNRESET of connect(AF_UNSPEC) "
+	     "or of shutdown() while connecting) is not seen, and no verdict predicts what "
+	     "the next call returns");
+	PATH("RST reason", kf->rst_reason,
+	     "the kernel's own reason for every RST, also from TIME_WAIT and closed ports "
+	     "(tcp_send_reset with a reason)",
+	     "inferred from state and context, and marked inferred (no reason before 6.10)",
+	     "an RST sent by a TIME_WAIT socket is seen only when its receiver is on this "
+	     "host, and one sent for a port with no socket leaves no sender record");
+	PATH("retransmissions", kf->retransmit, "counted (tcp_retransmit_skb)", "not seen",
+	     "timeouts cannot be told apart by their retransmissions");
+	if (!kf->seed)
+		PATH("sockets open at the attach", false, "", "found at their next event only",
+		     "a socket that stays quiet after the attach is not reported");
+	else
+		PATH("sockets open at the attach", kf->sock_from_file,
+		     "found at once (iter/task_file, bpf_sock_from_file)",
+		     "found at once (iter/task_file, reading the file's socket; no "
+		     "bpf_sock_from_file before 5.11)",
+		     NULL);
+	PATH("processes", kf->processes, "forks, execs and exits followed (sched_process_*)",
+	     "exits polled; forks and execs not followed",
+	     "children forked after the attach "
+	     "are not traced");
+#undef PATH
+	return n;
+}
+
+int kfeatures_main(bool json)
+{
+	struct kpath p[TA_MAX_KPATHS];
+	struct kfeatures kf;
+	struct jw w;
+	int n, degraded = 0;
+
+	if (probe_kernel(&kf))
+		return EXIT_KERNEL;
+	n = kfeatures_paths(&kf, p, TA_MAX_KPATHS);
+	if (json) {
+		jw_init(&w, stdout);
+		jw_obj_open(&w, NULL);
+		jw_str(&w, "type", "features");
+		jw_str(&w, "kernel", kf.kernel);
+		jw_arr_open(&w, "paths");
+		for (int i = 0; i < n; i++) {
+			jw_obj_open(&w, NULL);
+			jw_str(&w, "capability", p[i].capability);
+			jw_str(&w, "path", p[i].path);
+			jw_str(&w, "degraded", p[i].degraded);
+			jw_obj_close(&w);
+		}
+		jw_arr_close(&w);
+		jw_obj_close(&w);
+		return EXIT_OK;
+	}
+	printf("Linux %s\n", kf.kernel);
+	for (int i = 0; i < n; i++) {
+		printf("  %-27s %s\n", p[i].capability, p[i].path);
+		if (p[i].degraded) {
+			printf("  %-27s degraded: %s\n", "", p[i].degraded);
+			degraded++;
+		}
+	}
+	printf(degraded ? "%d capabilit%s degraded on this kernel\n"
+			: "nothing is degraded on this kernel\n",
+	       degraded, degraded == 1 ? "y is" : "ies are");
+	return EXIT_OK;
 }

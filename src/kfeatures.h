@@ -21,12 +21,30 @@ struct kfeatures {
 	bool retransmit;       /* tcp:tcp_retransmit_skb: 4.15+ */
 	bool retransmit_err;   /* ... with its err argument */
 	bool tcp_tracepoints;  /* tcp_send_reset, tcp_receive_reset, tcp_destroy_sock: 4.15+ */
-	bool seed;	       /* iter/task_file (5.8) + bpf_sock_from_file (5.11): sockets
-				* held before the attach are found at once */
+	bool seed;	       /* iter/task_file (5.8): sockets held before the attach are
+				* found at once */
+	bool sock_from_file;   /* bpf_sock_from_file (5.11): else the iterator reads the
+				* file's private_data (seed_sockets_core) */
+	bool cookie_helper;    /* bpf_get_socket_cookie in tracing programs (5.12): else the
+				* kernel's skc_cookie, or an id of our own */
 	bool processes;	       /* sched_process_fork/exec/exit with BTF: 5.5+ */
 	char rst_names[TA_MAX_RST_REASONS][TA_NAME_LEN]; /* by the kernel's numbers */
 	char kernel[128];
 };
+
+/* One capability: which path the tracer takes on this kernel, and what it loses. */
+struct kpath {
+	const char *capability;
+	const char *path;     /* in plain words */
+	const char *degraded; /* what evidence is missing on this path; NULL: nothing */
+};
+
+#define TA_MAX_KPATHS 12
+
+/* The paths the loader takes for kf; returns how many were filled. */
+int kfeatures_paths(const struct kfeatures *kf, struct kpath *p, int max);
+/* --features: prints them (JSON with json); returns an exit code. */
+int kfeatures_main(bool json);
 
 /* Fills kf; -1 with a message printed when the kernel has no usable BTF. */
 int probe_kernel(struct kfeatures *kf);

@@ -155,20 +155,40 @@ static int pick_programs(struct tracer *t)
 	/* Before 6.10 tcp_send_reset has no reason argument. */
 	bpf_program__set_autoload(s->progs.on_send_reset, t->kf.rst_reason);
 	bpf_program__set_autoload(s->progs.on_send_reset_noreason, !t->kf.rst_reason);
-	/* Before 6.3 there is no per-call send/recv result; syscall results remain. */
+	/*
+	 * ... nor for timewait socks: their RSTs are seen where a receiver on
+	 * this host gets them (tcp_receive_reset), and only there.
+	 */
+	s->rodata->tw_rst_at_receiver = !t->kf.rst_reason;
+	/*
+	 * Before 6.3 there is no per-call send/recv result: sys_exit of
+	 * read, write, send and recv calls on a TCP socket give it (SIGPIPE
+	 * from signal_generate rides on it as on sock_send_length).
+	 */
 	bpf_program__set_autoload(s->progs.on_send_length, t->kf.send_recv_length);
 	bpf_program__set_autoload(s->progs.on_recv_length, t->kf.send_recv_length);
+	s->rodata->syscall_io = !t->kf.send_recv_length;
 	/* Retransmissions are counted from 4.15; their error argument came later. */
 	bpf_program__set_autoload(s->progs.on_retransmit, t->kf.retransmit_err);
 	bpf_program__set_autoload(s->progs.on_retransmit_noerr,
 				  t->kf.retransmit && !t->kf.retransmit_err);
-	/* Before 5.14 the stored error is seen only through the calls that return it. */
-	bpf_program__set_autoload(s->progs.on_error_report, t->kf.error_report);
 	/*
-	 * Before 5.11 (no bpf_sock_from_file) sockets open at the attach are
-	 * seen from their next event only, and marked as joined mid-life.
+	 * Before 5.14 there is no inet_sk_error_report: the stored error is
+	 * read at the move to CLOSE, where tcp_done() follows setting it.
 	 */
-	bpf_program__set_autoload(s->progs.seed_sockets, t->kf.seed);
+	bpf_program__set_autoload(s->progs.on_error_report, t->kf.error_report);
+	s->rodata->error_at_close = !t->kf.error_report;
+	/*
+	 * Before 5.12 tracing programs have no bpf_get_socket_cookie: the
+	 * kernel's skc_cookie when something made it, else an id of our own.
+	 */
+	s->rodata->cookie_helper = t->kf.cookie_helper;
+	/*
+	 * Sockets open at the attach: iter/task_file (5.8) with
+	 * bpf_sock_from_file (5.11), or reading the file's private_data.
+	 */
+	bpf_program__set_autoload(s->progs.seed_sockets, t->kf.seed && t->kf.sock_from_file);
+	bpf_program__set_autoload(s->progs.seed_sockets_core, t->kf.seed && !t->kf.sock_from_file);
 	/* Without the sched tracepoints' BTF, forks are not followed; exits are polled. */
 	bpf_program__set_autoload(s->progs.on_fork, t->kf.processes);
 	bpf_program__set_autoload(s->progs.on_exec, t->kf.processes);
@@ -230,7 +250,9 @@ static int seed(struct tracer *t)
 
 	if (!t->kf.seed)
 		return 0;
-	link = bpf_program__attach_iter(t->skel->progs.seed_sockets, NULL);
+	link = bpf_program__attach_iter(t->kf.sock_from_file ? t->skel->progs.seed_sockets
+							     : t->skel->progs.seed_sockets_core,
+					NULL);
 	if (!link)
 		return error("cannot attach the socket iterator: %s", strerror(errno));
 	fd = bpf_iter_create(bpf_link__fd(link));
@@ -496,12 +518,11 @@ int trace_main(const struct trace_opts *o)
 	if (err) {
 		/*
 		 * EACCES is the verifier refusing a program, not a missing privilege.
-		 * Before 5.12 tracing programs cannot ask for socket cookies (and
-		 * before 5.8 there is no ring buffer): say so rather than "failed".
+		 * Before 5.8 there is no ring buffer: say so rather than "failed".
 		 */
-		if (kernel_before(5, 12)) {
-			error("kernel %s is too old: tcpabort-trace needs 5.12 or later (BPF ring "
-			      "buffer, socket cookies in tracing programs)",
+		if (kernel_before(5, 8)) {
+			error("kernel %s is too old: tcpabort-trace needs 5.8 or later (BPF ring "
+			      "buffer, iter/task_file)",
 			      t.kf.kernel);
 			ret = EXIT_KERNEL;
 		} else {
