@@ -52,6 +52,7 @@ const volatile bool cookie_helper = true;	/* bpf_get_socket_cookie in tracing: 5
 const volatile bool syscall_io = false;		/* send/recv results from syscalls: before 6.3 */
 const volatile bool error_at_close = false;	/* sk_err read at CLOSE: before 5.14 */
 const volatile bool tw_rst_at_receiver = false; /* timewait RSTs seen arriving: before 6.10 */
+const volatile bool child_own_id = true; /* a child with its listener's cookie: 6.1 and before */
 
 /* Per-socket state, keyed by cookie. */
 struct sock_info {
@@ -553,7 +554,8 @@ int BPF_PROG(on_set_state, const struct sock *sk, const int oldstate, const int 
 		return 0;
 	cookie = sock_id(sk);
 	si = cookie ? bpf_map_lookup_elem(&socks, &cookie) : NULL;
-	if (oldstate == TCP_LISTEN && newstate == TCP_SYN_RECV && si && (si->flags & SI_LISTENER)) {
+	if (child_own_id && oldstate == TCP_LISTEN && newstate == TCP_SYN_RECV && si &&
+	    (si->flags & SI_LISTENER)) {
 		/*
 		 * A child still carrying its listener's cookie.  Before 6.12
 		 * (seen on 6.1) inet_csk_clone_lock() sets SYN_RECV on the copy

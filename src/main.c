@@ -12,6 +12,7 @@
 #include <linux/types.h>
 
 #include "tcpabort.h"
+#include "kfeatures.h"
 #include "report.h"
 #include "selftest.h"
 #include "trace.h"
@@ -32,6 +33,7 @@ static const char usage[] =
 	"       tcpabort-trace [options] -- COMMAND [ARG]...\n"
 	"       tcpabort-trace report [--json] [--all | --errors-only] [--port PORT]... FILE...\n"
 	"       tcpabort-trace --selftest [--keep]\n"
+	"       tcpabort-trace --features [--json]\n"
 	"\n"
 	"Explain why a process's TCP connections died: which RST, FIN, timeout or local\n"
 	"abort made its recv/send/connect return ECONNRESET, EPIPE, ECONNABORTED,\n"
@@ -84,6 +86,8 @@ static const char usage[] =
 	"                    a private network namespace, and print expected against\n"
 	"                    observed verdicts: proof that this kernel gives the\n"
 	"                    evidence the verdicts rest on (--keep keeps the output)\n"
+	"      --features    print which path each capability takes on this kernel,\n"
+	"                    and what evidence is degraded there (docs/kernels.md)\n"
 	"  -h, --help        this help\n"
 	"  -V, --version     print the version\n"
 	"\n"
@@ -245,10 +249,11 @@ int main(int argc, char **argv)
 		{ "cgroup", required_argument, NULL, 'G' },
 		{ "unit", required_argument, NULL, 'U' },
 		{ "duration", required_argument, NULL, 'd' },
+		{ "features", no_argument, NULL, 'F' },
 		{ 0 },
 	};
 	struct trace_opts o = { 0 };
-	bool selftest = false, keep = false;
+	bool selftest = false, keep = false, features = false;
 	uint64_t kib, secs;
 	const char *bad;
 	int c;
@@ -325,6 +330,9 @@ int main(int argc, char **argv)
 		case 'K':
 			keep = true;
 			break;
+		case 'F':
+			features = true;
+			break;
 		case 'A':
 			o.filter.all = true;
 			break;
@@ -353,6 +361,8 @@ int main(int argc, char **argv)
 	if (keep && !selftest)
 		die(EXIT_USAGE, "--keep goes with --selftest (try --help)");
 	filter_check(&o.filter, o.json);
+	if (features)
+		return kfeatures_main(o.json);
 	if (selftest) {
 		if (o.pids.n)
 			die(EXIT_USAGE, "--selftest traces its own scenarios: no -p (try --help)");

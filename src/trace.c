@@ -144,6 +144,40 @@ static int on_event(void *ctx, void *data, size_t size)
  * serves; a missing optional hook only removes one kind of evidence, and the
  * start record says which.
  */
+/*
+ * TCPABORT_DISABLE=name,... switches fallbacks off, so that a kernel matrix
+ * run (tests/kernels) can show each one is needed on the kernel it serves:
+ * the native path is then taken as if the kernel had it.
+ */
+static bool disabled(const char *name)
+{
+	const char *list = getenv("TCPABORT_DISABLE"), *p;
+	size_t n = strlen(name);
+
+	for (p = list; p && (p = strstr(p, name)); p += n)
+		if ((p == list || p[-1] == ',') && (p[n] == '\0' || p[n] == ','))
+			return true;
+	return false;
+}
+
+static void fallbacks_off(struct tracer *t)
+{
+	struct tcpabort_bpf *s = t->skel;
+
+	if (disabled("syscall_io"))
+		s->rodata->syscall_io = false;
+	if (disabled("error_at_close"))
+		s->rodata->error_at_close = false;
+	if (disabled("tw_rst_at_receiver"))
+		s->rodata->tw_rst_at_receiver = false;
+	if (disabled("child_own_id"))
+		s->rodata->child_own_id = false;
+	if (disabled("seed_core") && !t->kf.sock_from_file) {
+		bpf_program__set_autoload(s->progs.seed_sockets_core, false);
+		t->kf.seed = false;
+	}
+}
+
 static int pick_programs(struct tracer *t)
 {
 	struct tcpabort_bpf *s = t->skel;
@@ -193,6 +227,7 @@ static int pick_programs(struct tracer *t)
 	bpf_program__set_autoload(s->progs.on_fork, t->kf.processes);
 	bpf_program__set_autoload(s->progs.on_exec, t->kf.processes);
 	bpf_program__set_autoload(s->progs.on_exit, t->kf.processes);
+	fallbacks_off(t);
 	if (t->open_scope && !t->kf.processes)
 		return error("kernel %s lacks the sched_process_exec tracepoint with BTF: "
 			     "--comm, --cgroup and --unit cannot follow new processes",
@@ -332,11 +367,29 @@ static int open_output(struct tracer *t, const struct trace_opts *o)
 	return 0;
 }
 
+/* One line on stderr naming what this kernel degrades; --features says how. */
+static void note_degraded(const struct tracer *t)
+{
+	struct kpath p[TA_MAX_KPATHS];
+	int n = kfeatures_paths(&t->kf, p, TA_MAX_KPATHS), k = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (!p[i].degraded)
+			continue;
+		fprintf(stderr, "%s%s",
+			k++ ? ", " : "tcpabort-trace: on this kernel, evidence is degraded for: ",
+			p[i].capability);
+	}
+	if (k)
+		fprintf(stderr, " (tcpabort-trace --features says what is missing)\n");
+}
+
 static void start_record(struct tracer *t)
 {
 	const struct feature features[] = {
 		{ "rst_reason", t->kf.rst_reason },
-		{ "send_recv_length", t->kf.send_recv_length },
+		/* Before 6.3 from syscall exits: present either way. */
+		{ "send_recv_length", t->kf.send_recv_length || t->skel->rodata->syscall_io },
 		{ "error_report", t->kf.error_report },
 		{ "retransmit", t->kf.retransmit },
 		{ "seed", t->kf.seed },
@@ -579,6 +632,7 @@ int trace_main(const struct trace_opts *o)
 	/* After the attach, so that an error before it stays one line. */
 	if (!o->tree && o->pids.n)
 		note_untraced_children(&t);
+	note_degraded(&t);
 	if (o->verbose)
 		fprintf(stderr,
 			"%s: attached to %zu process%s, %llu socket%s already open; tracing "
