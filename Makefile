@@ -1,7 +1,7 @@
 # tcpabort-trace -- see README.md.  `make V=1` shows full command lines.
 #
 # Targets: all (default), check, unit, integration, demo, install, uninstall,
-#          clean, deps, vmlinux, format, check-kernels.
+#          clean, deps, vmlinux, format, check-kernels, bench.
 
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
@@ -38,7 +38,8 @@ endif
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all check unit integration demo install uninstall clean deps vmlinux format check-kernels
+.PHONY: all check unit integration demo install uninstall clean deps vmlinux format check-kernels \
+	bench
 
 # The pure core and the output layer: shared by the tracer, report and the unit tests.
 CORE_SRCS := src/core/conn.c src/core/facts.c src/core/names.c src/core/rules.c src/json.c src/output.c \
@@ -107,6 +108,28 @@ KERNELS ?=
 check-kernels: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)BUILD=$(BUILD) tests/kernels/run.sh $(KERNELS)
+
+# Tracing's cost under loopback connection churn (root, about 3 minutes; not
+# part of `make check`): tests/bench/run.py, docs/bench.md.  BENCH_ROUNDS,
+# BENCH_SECONDS, BENCH_RESET_PCT, BENCH_JSON=FILE.
+BENCH_BINS := $(BUILD)/churn $(BUILD)/bench-empty $(BUILD)/bench/empty.bpf.o
+
+bench: deps
+	$(Q)$(MAKE) --no-print-directory all $(BENCH_BINS)
+	$(Q)BUILD=$(BUILD) tests/bench/run.py
+
+$(BUILD)/bench/empty.bpf.o: tests/bench/empty.bpf.c
+	$(call msg,BPF,$<)
+	@mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -MF $(@:.o=.d) -c $< -o $@
+
+$(BUILD)/churn: $(OBJ)/tests/bench/churn.o
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ -lpthread -lm -o $@
+
+$(BUILD)/bench-empty: $(OBJ)/tests/bench/empty.o
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LIBBPF_LIBS) -o $@
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all
