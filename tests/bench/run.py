@@ -561,6 +561,9 @@ def main():
     except KeyboardInterrupt:
         log("interrupted")
         return 130
+    except (RuntimeError, OSError, subprocess.CalledProcessError) as e:
+        log(f"stopped: {e}")
+        return 1
     finally:
         cleanup()
         with open(STATS_SYSCTL, "w") as f:
