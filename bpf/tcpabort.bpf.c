@@ -557,11 +557,13 @@ int BPF_PROG(on_set_state, const struct sock *sk, const int oldstate, const int 
 	if (child_own_id && oldstate == TCP_LISTEN && newstate == TCP_SYN_RECV && si &&
 	    (si->flags & SI_LISTENER)) {
 		/*
-		 * A child still carrying its listener's cookie.  Before 6.12
-		 * (seen on 6.1) inet_csk_clone_lock() sets SYN_RECV on the copy
-		 * of the listener before it gives the child its own cookie (from
-		 * the request sock, usually 0, made at the next ask): neither
-		 * value is the child's for good, so it gets an id of our own.
+		 * A child still carrying its listener's cookie.  Seen on 6.1
+		 * (Debian 12), not on 6.12: the child's LISTEN -> SYN_RECV event
+		 * reads the listener's cookie and its later events another one.
+		 * Our reading: the clone is a copy of the listener, and
+		 * inet_csk_clone_lock() sets SYN_RECV before the child's own
+		 * cookie is set.  Neither value is the child's for good, so it
+		 * gets an id of our own (child_own_id).
 		 */
 		cookie = own_id(sk);
 		si = NULL;
