@@ -584,7 +584,7 @@ def main():
     print(table(rows))
     other = median([r["other_cpu_pct"] for r in runs])
     print(f"\nother work on the machine during the runs: {other:.0f} % of a CPU (median)"
-          + (": the rates are skewed by it" if other > 10 else ""))
+          + (": the rates are skewed by it, either way (docs/bench.md)" if other > 10 else ""))
     print("\nin-kernel time by program, C (tracing the churning process):")
     print(cost_breakdown(runs, "C"))
     print("in-kernel time by program, D (tracing an idle process):")
