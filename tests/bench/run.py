@@ -45,8 +45,8 @@ CONFIGS = ["A", "B", "C", "D"]
 NAMES = {
     "A": "untraced",
     "B": "empty BPF programs, same hooks",
-    "C": "tcpabort-trace -p <the churning process>",
-    "D": "tcpabort-trace -p <an idle process>",
+    "C": "tcpabort-trace -p (the churning process)",
+    "D": "tcpabort-trace -p (an idle process)",
 }
 STATS_SYSCTL = "/proc/sys/kernel/bpf_stats_enabled"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
