@@ -214,7 +214,13 @@ void out_start(struct out *o, const struct start_info *s)
 				? "a verdict is printed as each connection ends"
 				: "a verdict is printed as each connection ends abnormally, "
 				  "healthy ones are counted (--all shows them)");
-		for (int i = 0; i < s->nfeatures; i++)
+		/* A fallback that serves a capability is not a lack: say what is lost. */
+		for (int i = 0; i < s->npaths; i++)
+			if (s->paths[i].degraded)
+				fprintf(o->f, "# on this kernel, %s: %s; %s\n",
+					s->paths[i].capability, s->paths[i].path,
+					s->paths[i].degraded);
+		for (int i = 0; !s->npaths && i < s->nfeatures; i++)
 			if (!s->features[i].present)
 				fprintf(o->f,
 					"# kernel lacks %s: evidence of that kind is missing\n",
@@ -235,6 +241,17 @@ void out_start(struct out *o, const struct start_info *s)
 	for (int i = 0; i < s->nfeatures; i++)
 		jw_bool(&w, s->features[i].name, s->features[i].present);
 	jw_obj_close(&w);
+	if (s->npaths) {
+		jw_arr_open(&w, "paths");
+		for (int i = 0; i < s->npaths; i++) {
+			jw_obj_open(&w, NULL);
+			jw_str(&w, "capability", s->paths[i].capability);
+			jw_str(&w, "path", s->paths[i].path);
+			jw_str(&w, "degraded", s->paths[i].degraded);
+			jw_obj_close(&w);
+		}
+		jw_arr_close(&w);
+	}
 	jw_u64(&w, "mono_ns", s->mono_ns);
 	jw_u64(&w, "real_ns", s->real_ns);
 	jw_obj_close(&w);

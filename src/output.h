@@ -69,12 +69,21 @@ struct feature {
 	bool present;
 };
 
+/* How one capability is served on this kernel (src/kfeatures.c says which). */
+struct capability_path {
+	const char *capability;
+	const char *path;     /* in plain words */
+	const char *degraded; /* what evidence is missing on this path; NULL: nothing */
+};
+
 struct start_info {
 	const int *pids;
 	int npids;
 	const char *kernel;
 	const struct feature *features;
 	int nfeatures;
+	const struct capability_path *paths; /* NULL when not known */
+	int npaths;
 	uint64_t mono_ns; /* CLOCK_MONOTONIC at start: ts_ns is on this clock */
 	uint64_t real_ns; /* CLOCK_REALTIME at the same moment */
 };

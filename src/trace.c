@@ -395,16 +395,23 @@ static void start_record(struct tracer *t)
 		{ "seed", t->kf.seed },
 		{ "processes", t->kf.processes },
 	};
+	struct kpath kp[TA_MAX_KPATHS];
+	struct capability_path paths[TA_MAX_KPATHS];
+	int npaths = kfeatures_paths(&t->kf, kp, TA_MAX_KPATHS);
 	struct start_info si = {
 		.pids = t->start.v,
 		.npids = t->start.n,
 		.kernel = t->kf.kernel,
 		.features = features,
 		.nfeatures = sizeof(features) / sizeof(features[0]),
+		.paths = paths,
+		.npaths = npaths,
 		.mono_ns = clock_ns(CLOCK_MONOTONIC),
 		.real_ns = clock_ns(CLOCK_REALTIME),
 	};
 
+	for (int i = 0; i < npaths; i++)
+		paths[i] = (struct capability_path){ kp[i].capability, kp[i].path, kp[i].degraded };
 	out_start(&t->out, &si);
 }
 
