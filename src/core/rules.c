@@ -177,17 +177,32 @@ static void describe_sender(const struct tl_event *t, char *buf, size_t len)
 	const struct ta_event *e = &t->ev;
 	const char *reason = t->rst_name[0] ? t->rst_name : "no reason given";
 
+	const char *comm = e->pcomm[0] ? e->pcomm : e->comm;
+
 	if (!e->peer_cookie) {
 		snprintf(buf, len, "no socket on this host owned that address and port (%s)",
 			 reason);
 		return;
 	}
+	/*
+	 * Before 6.10 the kernel gives no reason.  A sender already CLOSE with
+	 * bytes unread, reset from another process's context, is what close()
+	 * with unread data does (__tcp_close); say it is inferred.
+	 */
+	if ((t->rst == TA_RST_NONE || t->rst == TA_RST_NOT_SPECIFIED) && e->aux &&
+	    e->b == TA_TCP_CLOSE && e->task_tgid != e->owner_tgid) {
+		snprintf(buf, len,
+			 "pid %u (%.16s) closed its socket with %u byte%s unread: "
+			 "TCP_ABORT_ON_CLOSE, inferred (this kernel gives no reason)",
+			 e->task_tgid, comm, e->aux, plural(e->aux));
+		return;
+	}
 	if (process_context_reason(t->rst) && e->aux)
 		snprintf(buf, len, "pid %u (%.16s) closed its socket with %u byte%s unread: %s",
-			 e->task_tgid, e->comm, e->aux, plural(e->aux), reason);
+			 e->task_tgid, comm, e->aux, plural(e->aux), reason);
 	else if (process_context_reason(t->rst))
 		snprintf(buf, len, "pid %u (%.16s) aborted the connection there: %s, %s",
-			 e->task_tgid, e->comm, reason, ta_rst_meaning(t->rst));
+			 e->task_tgid, comm, reason, ta_rst_meaning(t->rst));
 	else
 		snprintf(buf, len, "the sending socket's reason was %s (%s)", reason,
 			 ta_rst_meaning(t->rst));
