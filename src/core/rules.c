@@ -990,7 +990,8 @@ static bool rule_orderly_close(const struct facts *f, struct verdict *v)
 		say(v,
 		    "We closed first; the socket left %s quietly (no RST, no error) and the kernel "
 		    "carries on its last phase in a timewait socket. Whether the peer closed too "
-		    "is not visible: a timewait socket shows only through the RSTs it sends (before "
+		    "is not visible: a timewait socket shows only through the RSTs it sends "
+		    "(before "
 		    "Linux 6.10, only those a socket on this host receives).",
 		    ta_state_name(h->a));
 		return true;
