@@ -91,8 +91,9 @@ boot() {
 		-accel "$accel" -cpu "$cpu" -m "$MEM" -smp 2 \
 		-nographic -no-reboot -nodefaults -serial stdio \
 		-kernel "$kdir/vmlinuz" -initrd "$kdir/initrd.img" \
-		-append "console=ttyS0 panic=-1 loglevel=4 ta.script=${GUEST:-$repo/tests/kernels/guest.sh} ta.args=$repo,$BUILD ta.disable=${TCPABORT_DISABLE:-none}" \
+		-append "console=ttyS0 panic=-1 loglevel=4 ta.script=${GUEST:-/run/ta-repo/tests/kernels/guest.sh} ta.args=/run/ta-repo,$BUILD ta.disable=${TCPABORT_DISABLE:-none}" \
 		-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
+		-virtfs "local,path=$repo,mount_tag=repo,security_model=none,readonly=on,multidevs=remap" \
 		-virtfs "local,path=$kdir/root,mount_tag=kmods,security_model=none,readonly=on" \
 		-device virtio-rng-pci </dev/null >"$log" 2>&1
 }
@@ -143,6 +144,13 @@ for target in "${targets[@]}"; do
 		status=1
 		continue
 	fi
+	# A guest that ran no case proves nothing: that is a failure, not an empty pass.
+	grc=$(sed -n 's/^@@TA done rc=\([0-9]*\).*/\1/p' "$log" | head -n 1)
+	if [ "${grc:-1}" != 0 ] || ! grep -q '^@@TA case ' "$log"; then
+		rows+=("$target|$rel|FAIL|the guest script exited $grc with $(grep -c '^@@TA case ' "$log") cases run (log: $log)")
+		status=1
+		continue
+	fi
 	boot_s=$(sed -n 's/^@@TA mounted \(.*\)s$/\1/p' "$log")
 	st=$(sed -n 's/^@@TA time selftest \([0-9.]*\).*/\1/p' "$log")
 	up=$(sed -n 's/^@@TA time startup \([0-9.]*\).*/\1/p' "$log")
@@ -155,6 +163,19 @@ for target in "${targets[@]}"; do
 	done < <(grep '^@@TA case ' "$log")
 	# What the kernel's path choices were, for the docs.
 	sed -n 's/^@@TA features //p' "$log" >"$CACHE/logs/$rel.features"
+done
+
+# A case that one booted kernel ran and another did not is a failure there.
+for r in "${rows[@]}"; do
+	IFS='|' read -r _ rel state _ <<<"$r"
+	[ "$state" = booted ] || continue
+	for c in "${cases[@]}"; do
+		if [ -z "${result[$rel,$c]:-}" ]; then
+			result[$rel,$c]=FAIL
+			reason[$rel,$c]="not run"
+			status=1
+		fi
+	done
 done
 
 # The table: one column per kernel that booted.
