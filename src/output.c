@@ -85,6 +85,11 @@ void describe_event(const struct tl_event *t, char *buf, size_t len)
 		if (e->peer_cookie)
 			snprintf(buf, len, "RST sent to us by local socket %llu (%s, now %s)",
 				 (unsigned long long)e->peer_cookie, reason, ta_state_name(e->b));
+		else if (e->b)
+			snprintf(buf, len,
+				 "RST sent to us by a local socket this kernel gives no id (%s, "
+				 "now %s)",
+				 reason, ta_state_name(e->b));
 		else
 			snprintf(buf, len, "RST sent to us by this host, no socket (%s)", reason);
 		break;
@@ -297,7 +302,8 @@ static void json_event(struct jw *w, const struct tl_event *t)
 		jw_u64(w, "unread", e->aux);
 		if (e->kind == TA_EV_PEER_RST) {
 			jw_u64(w, "peer_cookie", e->peer_cookie);
-			jw_str(w, "peer_state", e->peer_cookie ? ta_state_name(e->b) : NULL);
+			/* A sender socket has a state even where it has no id (before 5.12). */
+			jw_str(w, "peer_state", e->b ? ta_state_name(e->b) : NULL);
 		}
 		break;
 	case TA_EV_SK_ERROR:

@@ -79,6 +79,7 @@ static int parse_event(json_t *o, struct tl_event *t, char *err, size_t errlen)
 	const char *comm = json_string_value(json_object_get(o, "task_comm"));
 	const char *pcomm = json_string_value(json_object_get(o, "task_process"));
 	const char *reason;
+	json_t *ps;
 	bool ok = true, v6 = false, v6d = false;
 
 	memset(t, 0, sizeof(*t));
@@ -138,8 +139,11 @@ static int parse_event(json_t *o, struct tl_event *t, char *err, size_t errlen)
 		e->aux = u64(o, "unread");
 		if (e->kind == TA_EV_PEER_RST) {
 			e->peer_cookie = u64(o, "peer_cookie");
-			if (e->peer_cookie)
-				e->b = state_value(json_object_get(o, "peer_state"), &ok);
+			/* Required with a cookie; a socket without an id (before 5.12) has one too.
+			 */
+			ps = json_object_get(o, "peer_state");
+			if (e->peer_cookie || (ps && !json_is_null(ps)))
+				e->b = state_value(ps, &ok);
 		}
 		break;
 	case TA_EV_SK_ERROR:

@@ -179,7 +179,8 @@ static void describe_sender(const struct tl_event *t, char *buf, size_t len)
 
 	const char *comm = e->pcomm[0] ? e->pcomm : e->comm;
 
-	if (!e->peer_cookie) {
+	/* No id but a state: a socket sent it, on a kernel that gives it no id (before 5.12). */
+	if (!e->peer_cookie && !e->b) {
 		snprintf(buf, len, "no socket on this host owned that address and port (%s)",
 			 reason);
 		return;

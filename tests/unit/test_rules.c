@@ -696,6 +696,28 @@ static void test_sender_named_without_reasons(void **state)
 	done(&d);
 }
 
+/* As 5.10 records it: no reasons, and a sender socket the tracer has no id for. */
+static bool no_reasons_no_ids(struct tl_event *e, void *arg)
+{
+	no_reasons(e, arg);
+	if (e->ev.kind == TA_EV_PEER_RST)
+		e->ev.peer_cookie = 0;
+	return true;
+}
+
+/* A sender without an id is still a socket: never "no socket owned that port". */
+static void test_sender_without_id_is_a_socket(void **state)
+{
+	struct decided d;
+
+	(void)state;
+	load_edited(&d, "repro-peer-crash.jsonl", no_reasons_no_ids, NULL);
+	assert_cause(&d.v, "peer_reset", ECONNRESET);
+	assert_null(strstr(d.v.sentence, "no socket"));
+	assert_non_null(strstr(d.v.sentence, "closed its socket with 1 byte unread"));
+	done(&d);
+}
+
 static bool copy_close_after_accept(struct tl_event *e, void *arg)
 {
 	struct tl_event *copy = arg;
@@ -855,6 +877,7 @@ int main(void)
 		cmocka_unit_test(test_open),
 		cmocka_unit_test(test_no_reply),
 		cmocka_unit_test(test_sender_named_without_reasons),
+		cmocka_unit_test(test_sender_without_id_is_a_socket),
 		cmocka_unit_test(test_second_child_seen_from_birth),
 		cmocka_unit_test(test_twin_tuple_in_other_netns),
 		cmocka_unit_test(test_no_reply_quick_close_is_orderly),
