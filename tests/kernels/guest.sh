@@ -67,6 +67,13 @@ classic() {
 
 classic fin-then-rst reset_after_peer_fin/EPIPE
 classic peer-crash peer_reset/ECONNRESET
+# The RST's local sender is named, with its reason (inferred before 6.10): seen missing on 6.1.
+if grep '"type":"connection"' /tmp/case-peer-crash.jsonl | grep -q 'closed its socket with 1 byte unread'; then
+	echo "@@TA case classic:peer-crash-sender pass named named"
+else
+	echo "@@TA case classic:peer-crash-sender FAIL named not-named"
+	grep '"type":"connection"' /tmp/case-peer-crash.jsonl | sed 's/^/@@TA log /' | head -n 3
+fi
 
 # Sockets held before the attach (iter/task_file; before 5.11 without
 # bpf_sock_from_file): a process holding a listener and both ends of one
