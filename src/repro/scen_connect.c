@@ -32,6 +32,25 @@ static int end_bystander(struct repro *r)
 /* ----------------------------------------------------------------- refused */
 
 /* The server keeps the port bound, so nobody else can listen on it meanwhile. */
+/*
+ * The opening of the scenarios that act while a connection attempt hangs:
+ * a bystander server whose SYNs are dropped, and a non-blocking connect()
+ * to it (EINPROGRESS).  0, or the scenario's exit code.
+ */
+static int connect_into_the_void(struct repro *r)
+{
+	int rc = repro_spawn_server(r, bystander_server);
+
+	if (rc)
+		return rc;
+	if (repro_nft_syn(r, "drop"))
+		return REPRO_EXIT_SETUP;
+	if (cli_socket(r) || cli_nonblock(r))
+		return REPRO_EXIT_SETUP;
+	cli_connect(r);
+	return 0;
+}
+
 int refused(struct repro *r)
 {
 	int rc;
@@ -129,14 +148,9 @@ int disconnect(struct repro *r)
 {
 	int rc;
 
-	rc = repro_spawn_server(r, bystander_server);
+	rc = connect_into_the_void(r);
 	if (rc)
 		return rc;
-	if (repro_nft_syn(r, "drop"))
-		return REPRO_EXIT_SETUP;
-	if (cli_socket(r) || cli_nonblock(r))
-		return REPRO_EXIT_SETUP;
-	cli_connect(r);
 	cli_disconnect(r);
 	cli_so_error(r);
 	cli_close(r);
@@ -155,14 +169,9 @@ int shutdown_connecting(struct repro *r)
 {
 	int rc;
 
-	rc = repro_spawn_server(r, bystander_server);
+	rc = connect_into_the_void(r);
 	if (rc)
 		return rc;
-	if (repro_nft_syn(r, "drop"))
-		return REPRO_EXIT_SETUP;
-	if (cli_socket(r) || cli_nonblock(r))
-		return REPRO_EXIT_SETUP;
-	cli_connect(r);
 	cli_shutdown(r, SHUT_RDWR, "SHUT_RDWR");
 	cli_so_error(r);
 	cli_close(r);
@@ -181,14 +190,9 @@ int connect_abandoned(struct repro *r)
 {
 	int rc;
 
-	rc = repro_spawn_server(r, bystander_server);
+	rc = connect_into_the_void(r);
 	if (rc)
 		return rc;
-	if (repro_nft_syn(r, "drop"))
-		return REPRO_EXIT_SETUP;
-	if (cli_socket(r) || cli_nonblock(r))
-		return REPRO_EXIT_SETUP;
-	cli_connect(r);
 	/* SYN retransmissions at 1 and 2 s (linear since 6.5, exponential before) */
 	r->wait_ms = 2500;
 	cli_wait(r, POLLOUT, "the end of the attempt");
