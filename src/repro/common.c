@@ -1252,6 +1252,15 @@ int repro_open_and_send(struct repro *r, repro_server_fn fn, size_t nbytes)
 	return 0;
 }
 
+int srv_read_fin_close(struct repro_server *s, int fd)
+{
+	if (srv_wait_turn(s))
+		return 1;
+	srv_recv(fd, 1);
+	srv_close(fd);
+	return srv_end_turn(s) ? 1 : 0;
+}
+
 int srv_accept_read(struct repro_server *s)
 {
 	int fd;

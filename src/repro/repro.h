@@ -155,6 +155,8 @@ int repro_server_turn(struct repro *r);
 int repro_open_and_send(struct repro *r, repro_server_fn fn, size_t nbytes);
 /* The server's usual opening: wait for the turn, accept, read the client's byte. */
 int srv_accept_read(struct repro_server *s);
+/* The server's last turn after the client closed: read its FIN, close too. */
+int srv_read_fin_close(struct repro_server *s, int fd);
 int repro_kill_server(struct repro *r);
 int repro_reap_server(struct repro *r);
 /* Reaps any other child of ours (helper, guardian) within timeout_ms. */

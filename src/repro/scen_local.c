@@ -237,12 +237,8 @@ static int write_after_shutdown_server(struct repro_server *s)
 
 	if (fd < 0 || srv_end_turn(s))
 		return 1;
-	if (srv_wait_turn(s))
-		return 1;
 	/* the client's FIN; nothing else came, and nothing is left unread */
-	srv_recv(fd, 1);
-	srv_close(fd);
-	return srv_end_turn(s) ? 1 : 0;
+	return srv_read_fin_close(s, fd);
 }
 
 int write_after_shutdown(struct repro *r)

@@ -200,12 +200,8 @@ static int no_reply_server(struct repro_server *s)
 	repro_out("# server pid %d read the request and never answers", (int)getpid());
 	if (srv_end_turn(s))
 		return 1;
-	/* The client gives up and closes: read its FIN, then close too. */
-	if (srv_wait_turn(s))
-		return 1;
-	srv_recv(fd, 1);
-	srv_close(fd);
-	return srv_end_turn(s) ? 1 : 0;
+	/* The client gives up and closes. */
+	return srv_read_fin_close(s, fd);
 }
 
 /*
