@@ -6,9 +6,15 @@
 HOLDER=tests/integration/holder.py
 CASES=tests/integration/scope_cases.py
 
-# conns_of FILE JQ-FILTER: the connection records as a compact array.
-conns() {
-	jq -s -c 'map(select(.type=="connection"))' "$1"
+# report_matches NAME LOG: `report` on a live run's log gives its connection records.
+report_matches() {
+	if "$TRACER" report --json "$2" >"$2.report" &&
+		diff <(jq -c 'select(.type=="connection")' "$2") \
+			<(jq -c 'select(.type=="connection")' "$2.report") >"$2.diff"; then
+		ok "$1: report gives the live verdicts"
+	else
+		not_ok "$1: report gives the live verdicts" "differs" "$2.diff"
+	fi
 }
 
 # count_of FILE CAUSE [DPORT]: how many connection records have this cause.
@@ -58,13 +64,7 @@ check "held connections: the 170 untouched are open, none an error or unknown" "
 	'map(select(.type=="connection")) | (length == 200) and (map(select(.cause=="open" and .errno==null)) | length == 170) and (map(select(.cause=="unknown")) | length == 0)'
 check "held connections: every record says it joined mid-life" "$out" \
 	'map(select(.type=="connection")) | all(.complete == false and (.missing | test("joined")))'
-if "$TRACER" report --json "$out" >"$WORK/holder.report" &&
-	diff <(jq -c 'select(.type=="connection")' "$out") \
-		<(jq -c 'select(.type=="connection")' "$WORK/holder.report") >"$WORK/holder.diff"; then
-	ok "held connections: report gives the live verdicts"
-else
-	not_ok "held connections: report gives the live verdicts" "differs" "$WORK/holder.diff"
-fi
+report_matches "held connections" "$out"
 
 # --- nginx, master and two workers started before the attach ----------------------
 
@@ -146,13 +146,7 @@ reset()
 			"error.log: $resets resets, $refused refused, $timeouts timed out; tracer: $(count_of "$dir/out.jsonl" peer_reset 9001), $(count_of "$dir/out.jsonl" connection_refused 9002), $(count_of "$dir/out.jsonl" closed_without_reply 9003)" \
 			"$dir/tracer.err"
 	fi
-	if "$TRACER" report --json "$dir/out.jsonl" >"$dir/report.jsonl" &&
-		diff <(jq -c 'select(.type=="connection")' "$dir/out.jsonl") \
-			<(jq -c 'select(.type=="connection")' "$dir/report.jsonl") >"$dir/report.diff"; then
-		ok "nginx $name: report gives the live verdicts"
-	else
-		not_ok "nginx $name: report gives the live verdicts" "differs" "$dir/report.diff"
-	fi
+	report_matches "nginx $name" "$dir/out.jsonl"
 	check "nginx $name: the workers own the upstream connections, named nginx" "$dir/out.jsonl" \
 		"(map(select(.type==\"connection\" and .dport==9001)) | length == 3) and (map(select(.type==\"connection\" and .dport==9001)) | all(.pid != $master and .comm == \"nginx\"))"
 }
