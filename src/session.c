@@ -171,6 +171,7 @@ static int linger(struct session *s, struct conn *c, uint64_t deadline, enum pha
 
 /* --- the summary ----------------------------------------------------------------------- */
 
+/* Events are held in time order: the last one held is the newest. */
 static uint64_t seen_at(const struct conn *c)
 {
 	return c->ended ? c->end_ns : c->ev[c->n - 1].ev.ts_ns;
@@ -283,6 +284,11 @@ static void untally(struct session *s, struct conn *c)
 
 /* --- verdicts -------------------------------------------------------------------------- */
 
+/*
+ * Deferred output writes a connection's events just before its record: those
+ * the bounded history (conn.c) dropped before that are not in the log, and
+ * c->trimmed says how many events the timeline lacks.
+ */
 static void write_events(struct session *s, struct conn *c)
 {
 	if (s->print_events)
@@ -304,6 +310,8 @@ static void conclude(struct session *s, struct conn *c)
 	v = malloc(sizeof(*v));
 	if (!v)
 		return;
+	/* The bounded history, trimmed to its bound as a replay of the log will trim it. */
+	ct_trim(c);
 	ta_decide(c, v);
 	healthy = session_healthy(v);
 	t = conn_tuple(c);
@@ -428,8 +436,16 @@ int session_feed(struct session *s, const struct tl_event *e)
 		return -1;
 	if (c->n == 1)
 		c->told_row = -1;
-	if (!deferred(s))
+	if (!deferred(s)) {
 		c->written = c->n;
+	} else if (c->fed_at < c->written && s->print_events) {
+		/*
+		 * Older than events of its connection already written (a flight
+		 * recorder's batch after the verdict): ct_feed counted it as
+		 * written, so it goes out now, once, out of time order.
+		 */
+		out_event(s->out, &c->ev[c->fed_at]);
+	}
 	c->errors_unseen = s->errors_unseen;
 	switch (c->phase) {
 	case PH_KEPT:
@@ -446,6 +462,13 @@ int session_feed(struct session *s, const struct tl_event *e)
 		}
 		c->keep_until = c->end_ns + TA_KEEP_NS;
 		return linger(s, c, c->end_ns + TA_TIMEWAIT_LINGER_NS, PH_LINGER);
+	case PH_LINGER:
+		/* Older events merged in show no timewait sock after all: nothing to wait for. */
+		if (c->timewait)
+			return 0;
+		conclude(s, c);
+		ct_remove(&s->conns, c);
+		return 0;
 	default:
 		return 0;
 	}
@@ -484,6 +507,10 @@ static void suspect_loss(struct conn *c, void *arg)
 		c->lost = true;
 }
 
+/*
+ * By the arrival of each connection's earliest event (ev[0] is never trimmed,
+ * and a deferred log holds it with its seq): a replay orders them alike.
+ */
 static int by_first_event(const void *a, const void *b)
 {
 	const struct conn *x = *(struct conn *const *)a, *y = *(struct conn *const *)b;

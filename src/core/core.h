@@ -56,6 +56,15 @@ struct conn {
 	uint32_t owner;	    /* owning TGID */
 	char comm[TA_COMM_LEN];	  /* the owner's process name, "" until seen in its context */
 	char thread[TA_COMM_LEN]; /* the name of the owner's thread last seen using it */
+	/* Bounded history (see TA_HIST_*): what the timeline no longer holds. */
+	uint64_t trimmed;	   /* events dropped from the middle of the timeline */
+	uint64_t trimmed_tcp;	   /* of them, not I/O records (only past TA_HIST_TCP of those) */
+	uint64_t trimmed_first_ns; /* ts_ns of the earliest event dropped (0: none dropped) */
+	uint64_t trimmed_last_ns;  /* ts_ns of the latest event dropped */
+	size_t fed_at;	   /* where the event ct_feed took last is in ev[]; SIZE_MAX: trimmed */
+	size_t trim_at;	   /* n at which the next trim runs */
+	bool midlife_flag; /* an event carried TA_F_MIDLIFE */
+	uint64_t comm_ns;  /* ts_ns of the event comm and thread were taken from */
 	/* Kept by the session (src/session.c); the rules never read these. */
 	uint8_t phase;	     /* open, lingering, concluded and kept, amendment pending */
 	uint32_t gen;	     /* bumped at each phase change: stale queue entries are skipped */
@@ -68,6 +77,21 @@ struct conn {
 	struct conn *next;   /* hash chain */
 };
 
+/*
+ * Bounded history: a connection keeps every event that is not an I/O record
+ * (state changes, RSTs, errors, destroy, join: TCP bounds them; past
+ * TA_HIST_TCP of them the middle goes too), and of the I/O records (send,
+ * recv, retransmit, syscall) the first TA_HIST_FIRST, the last TA_HIST_LAST
+ * and, in between, up to TA_HIST_PINNED that are the first of their kind
+ * and outcome since the last other event.  What is dropped is counted in
+ * conn.trimmed.  At most TA_HIST_MAX events are held (see conn.c).
+ */
+#define TA_HIST_FIRST  32
+#define TA_HIST_LAST   64
+#define TA_HIST_PINNED 128
+#define TA_HIST_TCP    256
+#define TA_HIST_MAX    (TA_HIST_TCP + TA_HIST_FIRST + TA_HIST_PINNED + 2 * TA_HIST_LAST)
+
 struct conn_table {
 	struct conn **bucket;
 	size_t nbucket;
@@ -76,8 +100,22 @@ struct conn_table {
 
 int ct_init(struct conn_table *ct);
 void ct_free(struct conn_table *ct);
-/* Append an event to its connection; returns the connection, or NULL on ENOMEM. */
+/*
+ * Add an event to its connection, in timestamp order (an older event goes
+ * after the last one no newer than it; the common case is an append), and
+ * trim the history to its bound.  An event inserted below c->written counts
+ * as written (the session writes it at once), and a trim keeps c->written
+ * the number of events before it that are still held.  Returns the
+ * connection, or NULL on ENOMEM.
+ */
 struct conn *ct_feed(struct conn_table *ct, const struct tl_event *e);
+/*
+ * Trims the history to its bound now (ct_feed does it every TA_HIST_LAST
+ * events): what a verdict is decided on is then the same whatever the
+ * schedule, and a log of exactly those events, replayed, gives them back
+ * (unless more than TA_HIST_TCP events that are not I/O records came).
+ */
+void ct_trim(struct conn *c);
 struct conn *ct_find(struct conn_table *ct, uint64_t cookie);
 void ct_remove(struct conn_table *ct, struct conn *c);
 /* Call fn on every connection; fn may not modify the table. */
