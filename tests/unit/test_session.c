@@ -3,6 +3,7 @@
  * Events -> session -> JSON output, end to end on recorded fixtures, and the
  * connection table underneath.
  */
+#include <errno.h>
 #include <jansson.h>
 
 #include "fixture.h"
@@ -636,6 +637,246 @@ static void test_kept_connections_are_bounded(void **state)
 	fixture_free(&fx);
 }
 
+/* --- bounded history, merged batches, what deferred output writes ---------------------- */
+
+/*
+ * repro-fin-then-rst with n sends after the peer's FIN, numbered 1.. in
+ * order (process events left out): a long abnormal connection.
+ */
+static struct fixture long_fin_then_rst(size_t n)
+{
+	struct fixture fx, out = { 0 };
+	uint64_t tx = 0;
+	bool after = false; /* past the sends made up here */
+
+	fixture_load(&fx, "repro-fin-then-rst.jsonl");
+	for (size_t i = 0; i < fx.n; i++) {
+		struct tl_event e = fx.ev[i];
+
+		if (e.ev.kind == TA_EV_PROC)
+			continue;
+		if (after) {
+			e.ev.ts_ns += (n + 1) * 1000;
+			e.ev.tx_bytes += tx;
+		}
+		fixture_add(&e, &out);
+		if (e.ev.kind == TA_EV_STATE && e.ev.b == TA_TCP_CLOSE_WAIT && !after) {
+			after = true;
+			for (size_t k = 0; k < n; k++) {
+				struct tl_event s = e;
+
+				s.ev.kind = TA_EV_SEND;
+				s.ev.a = 10;
+				s.ev.b = s.ev.c = 0;
+				s.ev.ts_ns = e.ev.ts_ns + (k + 1) * 1000;
+				s.ev.tx_bytes += (tx += 10);
+				s.ev.state = TA_TCP_CLOSE_WAIT;
+				fixture_add(&s, &out);
+			}
+		}
+	}
+	fixture_free(&fx);
+	for (size_t i = 0; i < out.n; i++)
+		out.ev[i].seq = i + 1;
+	return out;
+}
+
+/* How often each seq of a cookie was written as an event record (seq < max). */
+static void count_written(const char *buf, uint64_t cookie, unsigned int *times, size_t max)
+{
+	char *ev = records(buf, "event"), *line, *save = NULL;
+
+	memset(times, 0, max * sizeof(*times));
+	for (line = strtok_r(ev, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		json_t *j = json_loads(line, 0, NULL);
+		uint64_t seq = json_integer_value(json_object_get(j, "seq"));
+
+		if ((uint64_t)json_integer_value(json_object_get(j, "cookie")) == cookie) {
+			assert_true(seq < max);
+			times[seq]++;
+		}
+		json_decref(j);
+	}
+	free(ev);
+}
+
+/*
+ * A long connection, trimmed: deferred output (--errors-only) writes each
+ * event it still holds once, just those, and the record counts them; the
+ * plain log writes every event as it comes.  Either log, replayed, gives
+ * the same connection record.
+ */
+static void test_long_connection_written_once(void **state)
+{
+	struct session_filter filters[2] = { { .errors_only = true }, { 0 } };
+	const size_t lengths[2] = { 100000, 3000 };
+
+	(void)state;
+	for (size_t i = 0; i < 2; i++) {
+		struct fixture fx = long_fin_then_rst(lengths[i]);
+		struct conn_table ct;
+		struct conn *c = NULL;
+		struct capture live, rep;
+		unsigned int *times = calloc(fx.n + 1, sizeof(*times));
+		size_t written = 0;
+		json_t *rec;
+		char *a, *b;
+
+		/* What the table holds for it, trimmed to the bound as the verdict is. */
+		assert_int_equal(ct_init(&ct), 0);
+		for (size_t k = 0; k < fx.n; k++)
+			c = ct_feed(&ct, &fx.ev[k]);
+		assert_non_null(c);
+		ct_trim(c);
+		assert_true(c->trimmed > 0);
+		assert_true(c->n <= TA_HIST_MAX);
+
+		feed_all(&live, fx.ev, fx.n, OUT_JSON, &filters[i], true, 0);
+		rec = nth_record(live.buf, "connection", 0);
+		assert_non_null(rec);
+		assert_string_equal(str(rec, "cause"), "reset_after_peer_fin");
+		assert_int_equal(json_integer_value(json_object_get(rec, "events")), c->n);
+		count_written(live.buf, c->cookie, times, fx.n + 1);
+		for (size_t k = 1; k <= fx.n; k++) {
+			assert_true(times[k] <= 1); /* never twice */
+			written += times[k];
+		}
+		if (filters[i].errors_only) {
+			/* Exactly the events held: none skipped beyond what was trimmed. */
+			assert_int_equal(written, fx.n - c->trimmed);
+			for (size_t k = 0; k < c->n; k++)
+				assert_int_equal(times[c->ev[k].seq], 1);
+		} else {
+			assert_int_equal(written, fx.n);
+		}
+		replay(&rep, &live, &filters[i]);
+		a = records(live.buf, "connection");
+		b = records(rep.buf, "connection");
+		assert_string_equal(a, b);
+		free(a);
+		free(b);
+		json_decref(rec);
+		free(live.buf);
+		free(rep.buf);
+		free(times);
+		ct_free(&ct);
+		fixture_free(&fx);
+	}
+}
+
+/*
+ * An event older than some already written (a batch after the verdict):
+ * with deferred output it goes out once, when it comes; the amended record
+ * counts it, and every event of the connection is written exactly once.
+ */
+static void test_older_event_after_verdict_written_once(void **state)
+{
+	struct session_filter filters[2] = { { .nports = 1, .ports = { 41617 } },
+					     { .errors_only = true } };
+	struct fixture fx;
+	struct tl_event *ev, old = { 0 };
+	unsigned int times[200];
+	size_t n = 0;
+
+	(void)state;
+	fixture_load(&fx, "session-late-timewait-rst.jsonl");
+	ev = calloc(fx.n + 1, sizeof(*ev));
+	for (size_t i = 0; i < fx.n; i++) {
+		ev[n++] = fx.ev[i];
+		/* After the timewait sock's RST: the verdict is out, an amendment pending. */
+		if (fx.ev[i].ev.cookie == 2178 && fx.ev[i].ev.kind == TA_EV_RST_SENT) {
+			for (size_t k = 0; k < fx.n; k++)
+				if (fx.ev[k].ev.cookie == 2178 && fx.ev[k].ev.kind == TA_EV_RECV)
+					old = fx.ev[k];
+			assert_int_equal(old.ev.kind, TA_EV_RECV);
+			old.seq = 100;
+			old.ev.ts_ns += 1000; /* after that recv, before the close */
+			old.ev.a = -EAGAIN;
+			ev[n++] = old;
+		}
+	}
+	for (size_t f = 0; f < 2; f++) {
+		struct capture cap;
+		json_t *last;
+		size_t held = 0, amended = 0;
+
+		feed_all(&cap, ev, n, OUT_JSON, &filters[f], true, 0);
+		count_written(cap.buf, 2178, times, 200);
+		for (size_t i = 0; i < n; i++)
+			if (ev[i].ev.cookie == 2178) {
+				assert_int_equal(times[ev[i].seq], 1);
+				held++;
+			}
+		for (size_t i = 0; i < 200; i++)
+			assert_true(times[i] <= 1);
+		for (size_t i = 0; (last = nth_record(cap.buf, "connection", i)); i++) {
+			if (json_integer_value(json_object_get(last, "cookie")) == 2178 &&
+			    json_is_true(json_object_get(last, "amends"))) {
+				assert_int_equal(
+					json_integer_value(json_object_get(last, "events")), held);
+				amended++;
+			}
+			json_decref(last);
+		}
+		assert_int_equal(amended, 1);
+		free(cap.buf);
+	}
+	free(ev);
+	fixture_free(&fx);
+}
+
+/*
+ * Lingering for a timewait sock, then older events come in that show there
+ * is none (an RST before the destroy): the verdict is written at once, as
+ * it would have been had they come in order.
+ */
+static void test_linger_ends_when_older_events_show_no_timewait(void **state)
+{
+	struct fixture fx;
+	struct tl_event rst = { 0 };
+	struct out o = { .format = OUT_JSON, .started = true };
+	struct session s;
+	struct capture cap = { 0 };
+	uint64_t cookie = 0;
+	json_t *c;
+
+	(void)state;
+	fixture_load(&fx, "py-orderly.jsonl");
+	o.f = open_memstream(&cap.buf, &cap.len);
+	assert_int_equal(session_init(&s, &o), 0);
+	for (size_t i = 0; i < fx.n; i++) {
+		const struct tl_event *e = &fx.ev[i];
+
+		assert_int_equal(session_feed(&s, e), 0);
+		/* An RST received after FIN_WAIT2 -> CLOSE, before the destroy. */
+		if (e->ev.kind == TA_EV_STATE && e->ev.b == TA_TCP_CLOSE) {
+			rst = *e;
+			rst.seq = 0;
+			rst.ev.kind = TA_EV_RST_RECV;
+			rst.ev.a = rst.ev.b = 0;
+			rst.ev.ts_ns += 1;
+			cookie = e->ev.cookie;
+		}
+	}
+	assert_int_equal(rst.ev.kind, TA_EV_RST_RECV);
+	/* Handed to a timewait sock, as far as the session knows: it waits. */
+	assert_non_null(ct_find(&s.conns, cookie));
+	assert_true(ct_find(&s.conns, cookie)->timewait);
+	assert_int_equal(session_feed(&s, &rst), 0);
+	/* Concluded and gone, before any deadline passed. */
+	assert_null(ct_find(&s.conns, cookie));
+	fflush(o.f);
+	c = nth_record(cap.buf, "connection", 0);
+	assert_non_null(c);
+	assert_int_equal(json_integer_value(json_object_get(c, "cookie")), cookie);
+	assert_int_equal(json_integer_value(json_object_get(c, "events")), fx.n + 1);
+	json_decref(c);
+	session_finish(&s);
+	fclose(o.f);
+	free(cap.buf);
+	fixture_free(&fx);
+}
+
 static void test_parse_ports(void **state)
 {
 	struct session_filter f = { 0 };
@@ -668,6 +909,9 @@ int main(void)
 		cmocka_unit_test(test_summary_table),
 		cmocka_unit_test(test_summary_top_peers),
 		cmocka_unit_test(test_kept_connections_are_bounded),
+		cmocka_unit_test(test_long_connection_written_once),
+		cmocka_unit_test(test_older_event_after_verdict_written_once),
+		cmocka_unit_test(test_linger_ends_when_older_events_show_no_timewait),
 		cmocka_unit_test(test_parse_ports),
 	};
 
