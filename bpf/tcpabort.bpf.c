@@ -33,6 +33,10 @@ char LICENSE[] SEC("license") = "GPL";
 #define SI_LISTENER (1 << 12) /* this socket is a traced listener */
 #define SI_CLOSED   (1 << 13) /* its owner closed it, or exited: the kernel closed it */
 #define SI_TIMEWAIT (1 << 14) /* destroyed, and a timewait sock carries on its tuple */
+#define SI_STREAMED (1 << 15) /* recorder: an event of it went out on its own */
+#define SI_NOSTORE  (1 << 11) /* recorder: traced, but its storage is not made yet */
+#define SI_ABNORMAL (1 << 10) /* recorder: evidence a summary cannot carry */
+#define SI_BORN	    (1 << 9)  /* its birth was seen: connect(), or cloned by a traced listener */
 
 /* Bits of task_struct.flags (include/linux/sched.h), stable since 2.6. */
 #define PF_EXITING 0x00000004
@@ -53,6 +57,21 @@ const volatile bool syscall_io = false;		/* send/recv results from syscalls: bef
 const volatile bool error_at_close = false;	/* sk_err read at CLOSE: before 5.14 */
 const volatile bool tw_rst_at_receiver = false; /* timewait RSTs seen arriving: before 6.10 */
 const volatile bool child_own_id = true; /* a child with its listener's cookie: 6.1 and before */
+/*
+ * The flight recorder (socket storage in tracing programs: 5.11+): each
+ * traced socket keeps its events in its own storage; a healthy connection
+ * sends one summary at its end, any other its whole history in one batch.
+ * Off, every event goes out on its own as it happens.
+ */
+const volatile bool recorder = false;
+const volatile bool record_all = false; /* --all: every connection's history, no summaries */
+const volatile __u64 wake_bytes = 0;	/* wake the reader once this much waits; 0: always */
+
+/* Counters user space reads (.bss). */
+__u64 untracked = 0;	   /* sockets of traced processes not traced: the socket table was full */
+__u64 nostore = 0;	   /* recorder: traced sockets whose storage is not made yet */
+__u64 queued_children = 0; /* children waiting in seeded listeners' queues at attach */
+__u32 draining = 0;	   /* tracing ends: every recorder sends what it holds at once */
 
 /* Per-socket state, keyed by cookie. */
 struct sock_info {
@@ -74,6 +93,27 @@ struct sock_info {
 	__u8 runs;	  /* open runs: 1 send, 2 recv, 4 retransmit */
 	__u8 saddr[16];
 	__u8 daddr[16];
+	__u32 states;	  /* recorder: the states it passed through, 1 << state */
+	__u16 sum;	  /* recorder: enum ta_sum */
+	__u8 has_pending; /* recorder: pending holds a syscall record */
+	__u8 pad2;
+	/*
+	 * A syscall record made where the socket's storage cannot be reached
+	 * (the fd table gives no pointer the helpers accept): it joins the
+	 * recorder at the socket's next event.
+	 */
+	struct ta_rev pending;
+};
+
+/* A socket's flight recorder, in its own storage. */
+struct rec {
+	struct ta_event head; /* the batch's head, filled when it is sent */
+	struct ta_rev ev[TA_REC_SLOTS];
+	__u64 first_ts;
+	__u32 n;     /* events held */
+	__u32 total; /* events recorded since it was traced */
+	__u32 named; /* the owner whose process name head.pcomm holds */
+	__u32 pad;
 };
 
 /* The traced socket's own view of its 4-tuple, for finding it from a peer's RST. */
@@ -130,22 +170,55 @@ struct {
 	__type(value, __u32);
 } cgroup_scope SEC(".maps");
 
+/*
+ * The traced sockets, by id.  A plain hash, sized by user space
+ * (--max-sockets): a live socket's entry is never evicted, and one that does
+ * not fit is counted (`untracked`), never silently dropped.  Entries leave at
+ * tcp_destroy_sock; those whose timewait sock carries on move to tw_socks.
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 65536);
 	__type(key, __u64);
 	__type(value, struct sock_info);
 } socks SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 65536);
 	__type(key, struct tuple_key);
 	__type(value, __u64);
 } tuples SEC(".maps");
 
+/*
+ * Closed sockets whose timewait sock may still answer late data with an
+ * RST: kept apart, and retired by the LRU, so that they never take the
+ * room of live ones.  Losing one only loses the attribution of a late RST.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct sock_info);
+} tw_socks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct tuple_key);
+	__type(value, __u64);
+} tw_tuples SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct rec);
+} recs SEC(".maps");
+
+/* Entries leave when the socket leaves SYN_SENT: a plain hash, cheaper than an LRU. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 4096);
 	__type(key, struct connect_key);
 	__type(value, __u64);
@@ -179,7 +252,7 @@ struct {
  * never inherits one.
  */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 65536);
 	__type(key, __u64);
 	__type(value, __u64);
@@ -217,6 +290,9 @@ static __always_inline __u64 *own_id_of(const void *sk)
 {
 	__u64 key = (__u64)sk;
 
+	/* Only kernels that need them make own ids (6.1 and before): spare the lookup. */
+	if (cookie_helper && !child_own_id)
+		return NULL;
 	return bpf_map_lookup_elem(&own_ids, &key);
 }
 
@@ -230,7 +306,9 @@ static __always_inline __u64 own_id(const void *sk)
 		return 0;
 	*seq += 1;
 	id = OWN_ID_BIT | (*seq & ((1ULL << 52) - 1)) << 8 | (bpf_get_smp_processor_id() & 0xff);
-	bpf_map_update_elem(&own_ids, &key, &id, BPF_ANY);
+	/* Full: no id that would not last; the socket goes untraced, and counted. */
+	if (bpf_map_update_elem(&own_ids, &key, &id, BPF_ANY))
+		return 0;
 	return id;
 }
 
@@ -371,10 +449,24 @@ static __always_inline struct sock_info *track(__u64 cookie, const struct sock_c
 	struct sock_info si = {};
 	struct sock_info *p;
 
+	if (!cookie) {
+		__sync_fetch_and_add(&untracked, 1);
+		return NULL;
+	}
 	si.tgid = tgid;
 	si.netns = netns_of((const struct sock *)skc);
 	read_tuple(skc, &si, local_port(skc));
-	bpf_map_update_elem(&socks, &cookie, &si, BPF_NOEXIST);
+	/* Its storage is made by its first event that can reach it (emit). */
+	if (recorder)
+		si.flags |= SI_NOSTORE;
+	if (bpf_map_update_elem(&socks, &cookie, &si, BPF_NOEXIST)) {
+		p = bpf_map_lookup_elem(&socks, &cookie);
+		if (!p)
+			__sync_fetch_and_add(&untracked, 1);
+		return p;
+	}
+	if (recorder)
+		__sync_fetch_and_add(&nostore, 1);
 	p = bpf_map_lookup_elem(&socks, &cookie);
 	if (p && p->sport) {
 		struct tuple_key k = {};
@@ -405,6 +497,7 @@ static __always_inline void refresh_tuple(__u64 cookie, const struct sock_common
 /* What one record says beyond the socket's own state; zero means nothing. */
 struct ev_args {
 	struct task_struct *task; /* the task the event is about, when not current */
+	const struct sock *sk;	  /* the socket, as a hook's argument: its recorder is reachable */
 	__u64 peer;
 	__s32 a;
 	__s32 b;
@@ -417,7 +510,30 @@ struct ev_args {
 
 #define EV(...) (&(struct ev_args){ __VA_ARGS__ })
 
-static __always_inline void emit(__u64 cookie, struct sock_info *si, const struct ev_args *x)
+static __always_inline void count_lost(__u64 n)
+{
+	__u32 zero = 0;
+	__u64 *p = bpf_map_lookup_elem(&lost, &zero);
+
+	if (p)
+		*p += n;
+}
+
+/*
+ * Wake the reader in batches: it reads every POLL_MS anyway, and is woken
+ * early only once wake_bytes wait.  A wake-up per record costs the traced
+ * process more than the record (irq_work, then the reader's context switch).
+ */
+static __always_inline __u64 wake_flags(void)
+{
+	if (!wake_bytes)
+		return 0;
+	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wake_bytes ? BPF_RB_FORCE_WAKEUP
+									   : BPF_RB_NO_WAKEUP;
+}
+
+/* One record on its own, now. */
+static __always_inline void stream(__u64 cookie, struct sock_info *si, const struct ev_args *x)
 {
 	/* A plain local: CO-RE relocates kernel types only, not struct ev_args. */
 	struct task_struct *task = x->task;
@@ -426,11 +542,7 @@ static __always_inline void emit(__u64 cookie, struct sock_info *si, const struc
 
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
-		__u32 zero = 0;
-		__u64 *n = bpf_map_lookup_elem(&lost, &zero);
-
-		if (n)
-			*n += 1;
+		count_lost(1);
 		si->lost = 1;
 		return;
 	}
@@ -471,8 +583,253 @@ static __always_inline void emit(__u64 cookie, struct sock_info *si, const struc
 		BPF_CORE_READ_STR_INTO(&e->pcomm, (struct task_struct *)bpf_get_current_task(),
 				       group_leader, comm);
 	}
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, wake_flags());
 	si->lost = 0;
+}
+
+static __always_inline bool transient(int ret)
+{
+	return ret == -11 || ret == -4 || ret == -115 || ret == -114; /* EAGAIN EINTR
+								       * EINPROGRESS EALREADY */
+}
+
+/*
+ * The recorder's triage, evidence by evidence (no verdicts): what a healthy
+ * summary could not carry marks the socket SI_ABNORMAL, and its whole
+ * history goes to user space.  The summary's own facts (which FIN came
+ * first, whether close() was called) are collected here too.  Anything not
+ * named as harmless is abnormal.
+ */
+static __always_inline void triage(struct sock_info *si, const struct ev_args *x)
+{
+	int o = x->a, n = x->b;
+
+	switch (x->kind) {
+	case TA_EV_STATE:
+		si->states |= 1U << (n & 31);
+		if ((o == TCP_ESTABLISHED && n == TCP_FIN_WAIT1) ||
+		    (o == TCP_CLOSE_WAIT && n == TCP_LAST_ACK)) {
+			if (!(si->sum & TA_SUM_PEER_FIN))
+				si->sum |= TA_SUM_OURS_FIRST;
+			si->sum |= TA_SUM_OUR_FIN;
+		} else if ((o == TCP_ESTABLISHED && n == TCP_CLOSE_WAIT) ||
+			   (o == TCP_FIN_WAIT1 && n == TCP_CLOSING) ||
+			   (o == TCP_FIN_WAIT2 && n == TCP_TIME_WAIT)) {
+			si->sum |= TA_SUM_PEER_FIN;
+		} else if (n == TCP_CLOSE) {
+			/*
+			 * The passive closer's last ACK, or an orphan handed to its
+			 * timewait sock after our close().  From anywhere else
+			 * (SYN_SENT, ESTABLISHED, FIN_WAIT1, FIN_WAIT2 with no close
+			 * seen...) the move needs the whole history to be read.
+			 */
+			if (o == TCP_LAST_ACK)
+				break;
+			if ((o == TCP_FIN_WAIT2 || o == TCP_CLOSING || o == TCP_TIME_WAIT) &&
+			    (si->sum & TA_SUM_CLOSED))
+				si->sum |= TA_SUM_HANDOFF;
+			else
+				si->flags |= SI_ABNORMAL;
+		} else if (n == TCP_LISTEN) {
+			si->flags |= SI_ABNORMAL;
+		}
+		break;
+	case TA_EV_SEND:
+	case TA_EV_RECV:
+		if ((o < 0 && !transient(o)) || x->c)
+			si->flags |= SI_ABNORMAL;
+		break;
+	case TA_EV_SYSCALL:
+		if (n == TA_SYS_CLOSE) {
+			if (!x->aux)
+				si->sum |= TA_SUM_CLOSED;
+		} else if (n == TA_SYS_CONNECT) {
+			if ((o < 0 && !transient(o)) || x->c == 0 /* AF_UNSPEC */)
+				si->flags |= SI_ABNORMAL;
+		} else if (n == TA_SYS_SO_ERROR) {
+			if (o || x->c)
+				si->flags |= SI_ABNORMAL;
+		} else if (n != TA_SYS_ACCEPT) {
+			si->flags |= SI_ABNORMAL; /* shutdown, the owner's exit */
+		}
+		break;
+	case TA_EV_RETRANS:
+	case TA_EV_DESTROY:
+		break;
+	default:
+		si->flags |= SI_ABNORMAL; /* RSTs, errors, a socket that predates the attach */
+	}
+}
+
+/* Sends what the recorder holds as one batch: a ta_event head, then n ta_rev. */
+static __always_inline void flush(__u64 cookie, struct sock_info *si, struct rec *rec)
+{
+	__u32 n = rec->n;
+	struct ta_event *h = &rec->head;
+
+	if (!n)
+		return;
+	if (n > TA_REC_SLOTS)
+		n = TA_REC_SLOTS;
+	h->cookie = cookie;
+	h->kind = TA_EV_BATCH;
+	h->c = n;
+	h->owner_tgid = si->tgid;
+	h->flags = si->flags & (TA_F_IPV6 | TA_F_MIDLIFE);
+	h->sport = si->sport;
+	h->dport = si->dport;
+	__builtin_memcpy(h->saddr, si->saddr, sizeof(h->saddr));
+	__builtin_memcpy(h->daddr, si->daddr, sizeof(h->daddr));
+	if (bpf_ringbuf_output(&events, h, sizeof(*h) + n * sizeof(struct ta_rev), wake_flags())) {
+		count_lost(n);
+		si->lost = 1;
+	}
+	rec->n = 0;
+	/* User space holds part of its events now: its end is sent in full. */
+	si->flags |= SI_STREAMED;
+}
+
+/* The next free slot; a full recorder is sent on first. */
+static __always_inline struct ta_rev *slot(__u64 cookie, struct sock_info *si, struct rec *rec)
+{
+	__u32 n = rec->n;
+
+	if (n >= TA_REC_SLOTS) {
+		flush(cookie, si, rec);
+		n = 0;
+	}
+	rec->n = n + 1;
+	rec->total++;
+	return &rec->ev[n & (TA_REC_SLOTS - 1)];
+}
+
+static __always_inline void fill_rev(struct ta_rev *r, struct sock_info *si,
+				     const struct ev_args *x)
+{
+	struct task_struct *task = x->task;
+	__u64 id = bpf_get_current_pid_tgid();
+
+	r->ts_ns = bpf_ktime_get_ns();
+	r->tx_bytes = si->tx_bytes;
+	r->rx_bytes = si->rx_bytes;
+	r->tx_calls = si->tx_calls;
+	r->rx_calls = si->rx_calls;
+	if (task)
+		id = (__u64)BPF_CORE_READ(task, tgid) << 32 | BPF_CORE_READ(task, pid);
+	r->task_tgid = id >> 32;
+	r->task_pid = (__u32)id;
+	r->a = x->a;
+	r->b = x->b;
+	r->c = x->c;
+	r->aux = x->aux;
+	r->kind = x->kind;
+	r->flags = si->flags & (TA_F_IPV6 | TA_F_MIDLIFE);
+	if (si->lost)
+		r->flags |= TA_F_LOST_BEFORE;
+	if ((__u32)(id >> 32) != si->tgid)
+		r->flags |= TA_F_SOFTIRQ;
+	r->state = x->state;
+	r->probes = x->probes;
+	r->retrans = si->retrans > 0xffff ? 0xffff : si->retrans;
+	if (task)
+		BPF_CORE_READ_STR_INTO(&r->comm, task, comm);
+	else
+		bpf_get_current_comm(r->comm, sizeof(r->comm));
+	si->lost = 0;
+}
+
+static __always_inline bool full_sock(const struct sock *sk)
+{
+	__u8 state = BPF_CORE_READ(sk, __sk_common.skc_state);
+
+	return state != TCP_TIME_WAIT && state != TCP_NEW_SYN_RECV;
+}
+
+/* The socket's recorder, made on first use; NULL where it cannot be reached. */
+static __always_inline struct rec *sock_rec(__u64 cookie, struct sock_info *si,
+					    const struct sock *sk)
+{
+	struct rec *rec;
+
+	/* After tcp_destroy_sock nothing of it is read again: what follows goes out alone. */
+	if (!recorder || !sk || (si->flags & SI_TIMEWAIT) || !full_sock(sk))
+		return NULL;
+	rec = bpf_sk_storage_get(&recs, (void *)sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!rec)
+		return NULL;
+	if (si->flags & SI_NOSTORE) {
+		si->flags &= ~SI_NOSTORE;
+		__sync_fetch_and_sub(&nostore, 1);
+	}
+	if (!rec->first_ts)
+		rec->first_ts = bpf_ktime_get_ns();
+	/* For the flush at the end of tracing, which finds the storage, not the entry. */
+	rec->head.cookie = cookie;
+	/* A syscall record made where the storage could not be reached comes first. */
+	if (si->has_pending) {
+		struct ta_rev *r = slot(cookie, si, rec);
+
+		__builtin_memcpy(r, &si->pending, sizeof(*r));
+		si->has_pending = 0;
+	}
+	return rec;
+}
+
+/*
+ * Every record of a traced socket goes through here: into its recorder
+ * when the hook handed us the socket, else out on its own at once.
+ */
+static __always_inline void emit(__u64 cookie, struct sock_info *si, const struct ev_args *x)
+{
+	struct rec *rec;
+	struct ta_rev *r;
+
+	if (!recorder) {
+		stream(cookie, si, x);
+		return;
+	}
+	triage(si, x);
+	rec = sock_rec(cookie, si, x->sk);
+	if (!rec) {
+		si->flags |= SI_STREAMED;
+		stream(cookie, si, x);
+		return;
+	}
+	r = slot(cookie, si, rec);
+	fill_rev(r, si, x);
+	if (draining) {
+		flush(cookie, si, rec);
+		return;
+	}
+	/* The owner's process name, once per owner, for the batch's head. */
+	if (r->task_tgid == si->tgid && rec->named != si->tgid) {
+		BPF_CORE_READ_STR_INTO(&rec->head.pcomm,
+				       (struct task_struct *)bpf_get_current_task(), group_leader,
+				       comm);
+		rec->named = si->tgid;
+	}
+}
+
+/*
+ * A syscall record where only a probe-read socket pointer is at hand: kept
+ * in the socket's entry until its next event reaches the recorder.
+ */
+static __always_inline void emit_pending(__u64 cookie, struct sock_info *si,
+					 const struct ev_args *x)
+{
+	if (!recorder) {
+		stream(cookie, si, x);
+		return;
+	}
+	triage(si, x);
+	if (si->has_pending) {
+		/* One slot: this one goes out on its own (user space orders by time). */
+		si->flags |= SI_STREAMED;
+		stream(cookie, si, x);
+		return;
+	}
+	fill_rev(&si->pending, si, x);
+	si->has_pending = 1;
 }
 
 /* Any record other than a coalesced send/recv/retransmit closes the runs. */
@@ -487,7 +844,8 @@ static __always_inline void emit_other(__u64 cookie, struct sock_info *si, const
  * behalf (exit_files runs after sched_process_exit): say so once, before the
  * socket's first teardown event, so no rule reads the teardown as the peer's.
  */
-static __always_inline void note_exit_close(__u64 cookie, struct sock_info *si, __u8 state)
+static __always_inline void note_exit_close(__u64 cookie, struct sock_info *si, __u8 state,
+					    const struct sock *sk)
 {
 	struct task_struct *task;
 
@@ -498,7 +856,7 @@ static __always_inline void note_exit_close(__u64 cookie, struct sock_info *si, 
 		return;
 	si->flags |= SI_CLOSED;
 	emit_other(cookie, si,
-		   EV(.kind = TA_EV_SYSCALL, .state = state, .b = TA_SYS_EXIT,
+		   EV(.kind = TA_EV_SYSCALL, .sk = sk, .state = state, .b = TA_SYS_EXIT,
 		      .c = BPF_CORE_READ(task, exit_code)));
 }
 
@@ -536,11 +894,54 @@ static __always_inline void error_record(__u64 cookie, struct sock_info *si, con
 	const struct inet_connection_sock *icsk = (const struct inet_connection_sock *)sk;
 
 	emit_other(cookie, si,
-		   EV(.kind = TA_EV_SK_ERROR, .state = state, .a = BPF_CORE_READ(sk, sk_err),
-		      .b = BPF_CORE_READ(sk, sk_err_soft),
+		   EV(.kind = TA_EV_SK_ERROR, .sk = sk, .state = state,
+		      .a = BPF_CORE_READ(sk, sk_err), .b = BPF_CORE_READ(sk, sk_err_soft),
 		      .c = BPF_CORE_READ(icsk, icsk_user_timeout),
 		      .probes = BPF_CORE_READ(icsk, icsk_probes_out),
 		      .aux = BPF_CORE_READ(icsk, icsk_retransmits)));
+}
+
+/* A traced socket's entry by id: live, or closed with a timewait sock carrying on. */
+static __always_inline struct sock_info *si_of(__u64 cookie)
+{
+	struct sock_info *si = bpf_map_lookup_elem(&socks, &cookie);
+
+	return si ? si : bpf_map_lookup_elem(&tw_socks, &cookie);
+}
+
+static __always_inline __u64 *cookie_of_tuple(const struct tuple_key *k)
+{
+	__u64 *c = bpf_map_lookup_elem(&tuples, k);
+
+	return c ? c : bpf_map_lookup_elem(&tw_tuples, k);
+}
+
+/* Cheap: could this full socket be traced?  (Recorder: only then has it storage.) */
+static __always_inline bool traced_sock(const struct sock *sk)
+{
+	return !recorder || nostore || bpf_sk_storage_get(&recs, (void *)sk, 0, 0);
+}
+
+/*
+ * With the recorder, a traced socket has storage: one without it is not
+ * ours unless this move makes it ours (connect, listen, a traced listener's
+ * child, or one that waited in a seeded listener's queue) or some traced
+ * entry still waits for its storage.  Every untraced socket of the host
+ * stops here, before a cookie is made for it: one storage lookup, and one
+ * map lookup on the moves that may make it ours.
+ */
+static __always_inline bool maybe_ours(const struct sock *sk, int oldstate, int newstate)
+{
+	if (!recorder || nostore)
+		return true;
+	if (bpf_sk_storage_get(&recs, (void *)sk, 0, 0))
+		return true;
+	if (newstate == TCP_SYN_SENT || newstate == TCP_LISTEN)
+		return tgid_traced(current_tgid());
+	if (oldstate == TCP_LISTEN ||
+	    (queued_children && (oldstate == TCP_ESTABLISHED || oldstate == TCP_CLOSE_WAIT)))
+		return listener_owner(sk) != NULL;
+	return false;
 }
 
 SEC("tp_btf/inet_sock_set_state")
@@ -550,6 +951,8 @@ int BPF_PROG(on_set_state, const struct sock *sk, const int oldstate, const int 
 	__u64 cookie;
 	__u32 tgid;
 
+	if (!maybe_ours(sk, oldstate, newstate))
+		return 0;
 	if (!is_tcp(sk))
 		return 0;
 	cookie = sock_id(sk);
@@ -576,6 +979,8 @@ int BPF_PROG(on_set_state, const struct sock *sk, const int oldstate, const int 
 			/* connect() and listen() run in the owner's context. */
 			cookie = ensure_id(sk, cookie);
 			si = track(cookie, &sk->__sk_common, tgid);
+			if (si && oldstate == TCP_CLOSE && newstate == TCP_SYN_SENT)
+				si->flags |= SI_BORN, si->sum |= TA_SUM_CONNECT;
 		} else if (!(oldstate == TCP_LISTEN && newstate == TCP_CLOSE) &&
 			   (owner = listener_owner(sk))) {
 			/*
@@ -587,6 +992,8 @@ int BPF_PROG(on_set_state, const struct sock *sk, const int oldstate, const int 
 			si = track(cookie, &sk->__sk_common, *owner);
 			if (si && oldstate != TCP_LISTEN)
 				si->flags |= TA_F_MIDLIFE;
+			else if (si)
+				si->flags |= SI_BORN;
 		}
 		if (!si)
 			return 0;
@@ -594,7 +1001,7 @@ int BPF_PROG(on_set_state, const struct sock *sk, const int oldstate, const int 
 	refresh_tuple(cookie, &sk->__sk_common, si);
 	if (newstate == TCP_CLOSE || (oldstate == TCP_ESTABLISHED && newstate == TCP_FIN_WAIT1) ||
 	    (oldstate == TCP_CLOSE_WAIT && newstate == TCP_LAST_ACK))
-		note_exit_close(cookie, si, oldstate);
+		note_exit_close(cookie, si, oldstate, sk);
 	/*
 	 * Only the listener itself adds or removes the adoption entry: its
 	 * children are cloned in LISTEN and leave it too (LISTEN -> SYN_RECV).
@@ -635,8 +1042,9 @@ int BPF_PROG(on_set_state, const struct sock *sk, const int oldstate, const int 
 		if (err)
 			error_record(cookie, si, sk, oldstate);
 	}
-	emit_other(cookie, si,
-		   EV(.kind = TA_EV_STATE, .state = oldstate, .a = oldstate, .b = newstate));
+	emit_other(
+		cookie, si,
+		EV(.kind = TA_EV_STATE, .sk = sk, .state = oldstate, .a = oldstate, .b = newstate));
 	return 0;
 }
 
@@ -703,7 +1111,7 @@ static __always_inline __u64 rst_target(const struct sock *sk, const struct sk_b
 	} else {
 		return 0;
 	}
-	cookie = bpf_map_lookup_elem(&tuples, &k);
+	cookie = cookie_of_tuple(&k);
 	if (!cookie && syn) {
 		/* A refused SYN: its socket's port may not be known yet. */
 		struct connect_key ck = { .dport = k.dport, .v6 = k.v6, .netns = k.netns };
@@ -744,16 +1152,16 @@ static __always_inline void send_reset(const struct sock *sk, const struct sk_bu
 		cookie = sock_id(sk);
 		state = BPF_CORE_READ(sk, __sk_common.skc_state);
 		unread = unread_bytes(sk);
-		si = bpf_map_lookup_elem(&socks, &cookie);
+		si = si_of(cookie);
 		if (si)
 			emit_other(cookie, si,
-				   EV(.kind = TA_EV_RST_SENT, .state = state, .a = reason,
+				   EV(.kind = TA_EV_RST_SENT, .sk = sk, .state = state, .a = reason,
 				      .aux = unread));
 	}
 	/* Both ends may be traced: the receiver hears of it too. */
 	target = rst_target(sk, skb);
 	if (target && target != cookie) {
-		si = bpf_map_lookup_elem(&socks, &target);
+		si = si_of(target);
 		if (si)
 			emit_other(target, si,
 				   EV(.kind = TA_EV_PEER_RST, .a = reason, .b = state,
@@ -798,10 +1206,10 @@ static __always_inline void timewait_rst_seen(const struct sock *sk, __u64 recei
 	k.dport = tmp.sport;
 	k.v6 = !!(tmp.flags & TA_F_IPV6);
 	k.netns = netns_of(sk);
-	target = bpf_map_lookup_elem(&tuples, &k);
+	target = cookie_of_tuple(&k);
 	if (!target || *target == receiver)
 		return;
-	si = bpf_map_lookup_elem(&socks, target);
+	si = si_of(*target);
 	if (!si || !(si->flags & SI_TIMEWAIT))
 		return;
 	emit_other(*target, si, EV(.kind = TA_EV_RST_SENT, .state = TCP_TIME_WAIT, .a = -1));
@@ -810,16 +1218,20 @@ static __always_inline void timewait_rst_seen(const struct sock *sk, __u64 recei
 SEC("tp_btf/tcp_receive_reset")
 int BPF_PROG(on_receive_reset, struct sock *sk)
 {
-	__u64 cookie = sock_id(sk);
-	struct sock_info *si = cookie ? bpf_map_lookup_elem(&socks, &cookie) : NULL;
+	struct sock_info *si = NULL;
+	__u64 cookie = 0;
 
+	if (traced_sock(sk)) {
+		cookie = sock_id(sk);
+		si = cookie ? bpf_map_lookup_elem(&socks, &cookie) : NULL;
+	}
 	if (si)
 		refresh_tuple(cookie, &sk->__sk_common, si);
 	if (tw_rst_at_receiver)
 		timewait_rst_seen(sk, cookie);
 	if (si)
 		emit_other(cookie, si,
-			   EV(.kind = TA_EV_RST_RECV,
+			   EV(.kind = TA_EV_RST_RECV, .sk = sk,
 			      .state = BPF_CORE_READ(sk, __sk_common.skc_state)));
 	return 0;
 }
@@ -830,7 +1242,7 @@ int BPF_PROG(on_error_report, const struct sock *sk)
 	struct sock_info *si;
 	__u64 cookie;
 
-	if (!is_tcp(sk))
+	if (!traced_sock(sk) || !is_tcp(sk))
 		return 0;
 	cookie = sock_id(sk);
 	si = bpf_map_lookup_elem(&socks, &cookie);
@@ -841,32 +1253,77 @@ int BPF_PROG(on_error_report, const struct sock *sk)
 	return 0;
 }
 
+/*
+ * May the recorder keep this connection's history to itself and send a
+ * summary?  Only when every record was harmless (triage), its birth was
+ * seen, both FINs (or ours and a timewait handover after our close()) and
+ * the owner's close() are in, nothing was lost or sent on already, and it
+ * is not a request answered by silence (data sent, none received: the
+ * application's own timeout may hide there).  Anything else: the history.
+ */
+static __always_inline bool healthy(const struct sock_info *si)
+{
+	__u16 need = TA_SUM_OUR_FIN | TA_SUM_CLOSED;
+
+	if (record_all || si->lost || si->has_pending || !(si->flags & SI_BORN))
+		return false;
+	if (si->flags & (SI_ABNORMAL | SI_STREAMED | SI_NOSTORE | SI_LISTENER | TA_F_MIDLIFE))
+		return false;
+	if ((si->sum & need) != need || !(si->sum & (TA_SUM_PEER_FIN | TA_SUM_HANDOFF)))
+		return false;
+	return !(si->tx_bytes && !si->rx_bytes);
+}
+
 SEC("tp_btf/tcp_destroy_sock")
 int BPF_PROG(on_destroy, struct sock *sk)
 {
-	__u64 cookie = sock_id(sk), key = (__u64)sk;
-	struct sock_info *si = bpf_map_lookup_elem(&socks, &cookie);
+	__u64 cookie, key = (__u64)sk;
 	struct tuple_key k = {};
+	struct sock_info *si;
+	struct rec *rec;
+	__u8 state;
 
 	/* The pointer will be reused: an own id must not outlive its socket. */
-	bpf_map_delete_elem(&own_ids, &key);
+	if (!cookie_helper || child_own_id)
+		bpf_map_delete_elem(&own_ids, &key);
+	if (!traced_sock(sk))
+		return 0;
+	cookie = sock_id(sk);
+	si = bpf_map_lookup_elem(&socks, &cookie);
 	if (!si)
 		return 0;
+	state = BPF_CORE_READ(sk, __sk_common.skc_state);
 	/* A socket already CLOSE (after an error) has no teardown move of its own. */
-	note_exit_close(cookie, si, BPF_CORE_READ(sk, __sk_common.skc_state));
-	emit_other(cookie, si,
-		   EV(.kind = TA_EV_DESTROY, .state = BPF_CORE_READ(sk, __sk_common.skc_state)));
+	note_exit_close(cookie, si, state, sk);
+	rec = sock_rec(cookie, si, sk);
+	if (rec && healthy(si)) {
+		stream(cookie, si,
+		       EV(.kind = TA_EV_SUMMARY, .state = state, .a = si->states, .b = si->sum,
+			  .c = rec->total + 1, .aux = si->closed_from, .peer = rec->first_ts));
+		rec->n = 0;
+	} else {
+		emit_other(cookie, si, EV(.kind = TA_EV_DESTROY, .sk = sk, .state = state));
+		if (rec)
+			flush(cookie, si, rec);
+	}
+	if (si->flags & SI_NOSTORE) {
+		si->flags &= ~SI_NOSTORE;
+		__sync_fetch_and_sub(&nostore, 1);
+	}
 	/*
 	 * A socket closed from FIN_WAIT1/2 or CLOSING lives on as a timewait
 	 * sock (TIME_WAIT, or FIN_WAIT2 for an orphan) with the same cookie and
-	 * tuple, and may still answer late data with an RST: keep its entries
-	 * and let the LRU retire them.
+	 * tuple, and may still answer late data with an RST: its entries move
+	 * to the timewait maps, whose LRU retires them.
 	 */
+	tuple_key_of(si, &k);
 	if (ta_has_timewait_successor(si->closed_from)) {
 		si->flags |= SI_TIMEWAIT;
-		return 0;
+		bpf_map_update_elem(&tw_socks, &cookie, si, BPF_ANY);
+		/* Its tuple is looked for only where timewait RSTs are seen at the receiver. */
+		if (k.sport && tw_rst_at_receiver)
+			bpf_map_update_elem(&tw_tuples, &k, &cookie, BPF_ANY);
 	}
-	tuple_key_of(si, &k);
 	bpf_map_delete_elem(&tuples, &k);
 	bpf_map_delete_elem(&socks, &cookie);
 	return 0;
@@ -879,9 +1336,13 @@ int BPF_PROG(on_destroy, struct sock *sk)
  */
 static __always_inline void retransmit(const struct sock *sk, int err)
 {
-	__u64 cookie = sock_id(sk);
-	struct sock_info *si = bpf_map_lookup_elem(&socks, &cookie);
+	struct sock_info *si;
+	__u64 cookie;
 
+	if (!traced_sock(sk))
+		return;
+	cookie = sock_id(sk);
+	si = bpf_map_lookup_elem(&socks, &cookie);
 	if (!si)
 		return;
 	si->retrans++;
@@ -889,7 +1350,7 @@ static __always_inline void retransmit(const struct sock *sk, int err)
 		return;
 	si->runs |= 4;
 	emit(cookie, si,
-	     EV(.kind = TA_EV_RETRANS, .state = BPF_CORE_READ(sk, __sk_common.skc_state),
+	     EV(.kind = TA_EV_RETRANS, .sk = sk, .state = BPF_CORE_READ(sk, __sk_common.skc_state),
 		.a = err));
 }
 
@@ -913,8 +1374,8 @@ int BPF_PROG(on_retransmit_noerr, const struct sock *sk, const struct sk_buff *s
  * such as EAGAIN) are coalesced: the first of a run is emitted, the rest
  * only move the counters that every later record carries.
  */
-static __always_inline void io_result(__u64 cookie, const struct sock *sk, int ret, int flags,
-				      bool tx)
+static __always_inline void io_result(__u64 cookie, const struct sock *sk,
+				      const struct sock *trusted, int ret, int flags, bool tx)
 {
 	__u32 tgid = current_tgid(), tid = (__u32)bpf_get_current_pid_tgid();
 	__s32 class = ret > 0 ? 1 : ret;
@@ -964,7 +1425,7 @@ static __always_inline void io_result(__u64 cookie, const struct sock *sk, int r
 	}
 	si->runs |= bit;
 	emit(cookie, si,
-	     EV(.kind = tx ? TA_EV_SEND : TA_EV_RECV,
+	     EV(.kind = tx ? TA_EV_SEND : TA_EV_RECV, .sk = trusted,
 		.state = BPF_CORE_READ(sk, __sk_common.skc_state), .a = ret, .b = flags,
 		.c = sigpipe));
 }
@@ -979,7 +1440,7 @@ static __always_inline void on_length(struct sock *sk, int ret, int flags, bool 
 	 */
 	if (!tgid_traced(current_tgid()) || !is_tcp(sk))
 		return;
-	io_result(sock_id(sk), sk, ret, flags, tx);
+	io_result(sock_id(sk), sk, sk, ret, flags, tx);
 }
 
 SEC("tp_btf/sock_send_length")
@@ -1179,10 +1640,11 @@ int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
 		refs = other_refs(f);
 		if (!refs)
 			si->flags |= SI_CLOSED;
-		emit_other(cookie, si,
-			   EV(.kind = TA_EV_SYSCALL,
-			      .state = BPF_CORE_READ(sk, __sk_common.skc_state), .b = TA_SYS_CLOSE,
-			      .c = args.fd, .aux = refs));
+		si->runs = 0;
+		emit_pending(cookie, si,
+			     EV(.kind = TA_EV_SYSCALL,
+				.state = BPF_CORE_READ(sk, __sk_common.skc_state),
+				.b = TA_SYS_CLOSE, .c = args.fd, .aux = refs));
 		return 0;
 	}
 	tid = (__u32)bpf_get_current_pid_tgid();
@@ -1216,7 +1678,7 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 		bpf_map_delete_elem(&sys_pending, &tid);
 		/* Never seen by any hook yet: the caller owns it, and it needs an id. */
 		cookie = ensure_id(sk, sock_id_read(sk));
-		io_result(cookie, sk, ret, c, sys == SYS_IO_SEND);
+		io_result(cookie, sk, NULL, ret, c, sys == SYS_IO_SEND);
 		return 0;
 	}
 	fd = sys == TA_SYS_ACCEPT ? (int)ret : args->fd;
@@ -1237,9 +1699,10 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 		if (!si)
 			return 0;
 	}
-	emit_other(cookie, si,
-		   EV(.kind = TA_EV_SYSCALL, .state = BPF_CORE_READ(sk, __sk_common.skc_state),
-		      .a = ret, .b = sys, .c = c));
+	si->runs = 0;
+	emit_pending(cookie, si,
+		     EV(.kind = TA_EV_SYSCALL, .state = BPF_CORE_READ(sk, __sk_common.skc_state),
+			.a = ret, .b = sys, .c = c));
 	return 0;
 }
 
@@ -1346,7 +1809,8 @@ int BPF_PROG(on_exit, struct task_struct *task)
  * now on, with what can be known of its past: state and queues.
  */
 static __always_inline int seed_one(struct bpf_iter__task_file *ctx, struct task_struct *task,
-				    const struct sock *sk, __u64 cookie, __u32 tgid)
+				    const struct sock *sk, const struct sock *trusted, __u64 cookie,
+				    __u32 tgid)
 {
 	const struct tcp_sock *tp;
 	struct sock_info *si;
@@ -1366,11 +1830,16 @@ static __always_inline int seed_one(struct bpf_iter__task_file *ctx, struct task
 		struct listen_key lk = { .netns = netns_of(sk),
 					 .port = BPF_CORE_READ(sk, __sk_common.skc_num) };
 
+		__u32 backlog = BPF_CORE_READ(sk, sk_ack_backlog);
+
 		si->flags |= SI_LISTENER;
 		bpf_map_update_elem(&listeners, &lk, &tgid, BPF_ANY);
+		/* Its queued children are not traced yet: set_state looks for them from now on. */
+		if (backlog)
+			__sync_fetch_and_add(&queued_children, backlog);
 		emit_other(cookie, si,
-			   EV(.kind = TA_EV_JOIN, .task = task, .state = state, .c = ctx->fd,
-			      .aux = BPF_CORE_READ(sk, sk_ack_backlog)));
+			   EV(.kind = TA_EV_JOIN, .task = task, .sk = trusted, .state = state,
+			      .c = ctx->fd, .aux = backlog));
 		return 0;
 	}
 	if (state == TCP_SYN_SENT) {
@@ -1380,7 +1849,8 @@ static __always_inline int seed_one(struct bpf_iter__task_file *ctx, struct task
 		bpf_map_update_elem(&connecting, &ck, &cookie, BPF_ANY);
 	}
 	emit_other(cookie, si,
-		   EV(.kind = TA_EV_JOIN, .task = task, .state = state, .a = unread_bytes(sk),
+		   EV(.kind = TA_EV_JOIN, .task = task, .sk = trusted, .state = state,
+		      .a = unread_bytes(sk),
 		      .b = BPF_CORE_READ(tp, write_seq) - BPF_CORE_READ(tp, snd_una),
 		      .c = ctx->fd));
 	return 0;
@@ -1409,7 +1879,7 @@ int seed_sockets(struct bpf_iter__task_file *ctx)
 	sk = sock->sk;
 	if (!sk || !is_tcp(sk))
 		return 0;
-	return seed_one(ctx, task, sk, ensure_id(sk, sock_id(sk)), task->tgid);
+	return seed_one(ctx, task, sk, sk, ensure_id(sk, sock_id(sk)), task->tgid);
 }
 
 /*
@@ -1432,5 +1902,45 @@ int seed_sockets_core(struct bpf_iter__task_file *ctx)
 	sk = BPF_CORE_READ(sock, sk);
 	if (!sk || !is_tcp(sk))
 		return 0;
-	return seed_one(ctx, task, sk, ensure_id(sk, sock_id_read(sk)), task->tgid);
+	return seed_one(ctx, task, sk, NULL, ensure_id(sk, sock_id_read(sk)), task->tgid);
+}
+
+/*
+ * At the end of tracing, what the recorders of the traced processes'
+ * sockets hold goes to user space: a task_file iterator, run once by user
+ * space before the detach (bpf_sock_from_file gives a socket pointer the
+ * storage helpers take; an iterator over the storage map itself is refused
+ * on some kernels).  One 8-byte record per socket sent, so that user space
+ * drains the ring buffer between reads.  Sockets no process holds (orphans
+ * finishing their close) are sent on by their own next event: `draining`.
+ */
+SEC("iter/task_file")
+int flush_held(struct bpf_iter__task_file *ctx)
+{
+	struct task_struct *task = ctx->task;
+	struct file *file = ctx->file;
+	struct sock_info *si;
+	struct socket *sock;
+	struct rec *rec;
+	struct sock *sk;
+	__u64 cookie;
+
+	if (!recorder || !task || !file || !tgid_traced(task->tgid))
+		return 0;
+	sock = bpf_sock_from_file(file);
+	if (!sock)
+		return 0;
+	sk = sock->sk;
+	if (!sk || !is_tcp(sk))
+		return 0;
+	cookie = sock_id(sk);
+	si = cookie ? bpf_map_lookup_elem(&socks, &cookie) : NULL;
+	if (!si)
+		return 0;
+	rec = sock_rec(cookie, si, sk);
+	if (!rec || !rec->n)
+		return 0;
+	flush(cookie, si, rec);
+	bpf_seq_write(ctx->meta->seq, &cookie, sizeof(cookie));
+	return 0;
 }

@@ -115,6 +115,13 @@ int probe_kernel(struct kfeatures *kf)
 	 */
 	kf->cookie_helper =
 		btf__find_by_name_kind(btf, "bpf_get_socket_ptr_cookie", BTF_KIND_FUNC) >= 0;
+	/*
+	 * 5.11 (8e4597c627fb, "bpf: Allow using bpf_sk_storage in
+	 * FENTRY/FEXIT/RAW_TP") added the tracing flavour of the socket storage
+	 * helpers: look for that function.
+	 */
+	kf->recorder =
+		btf__find_by_name_kind(btf, "bpf_sk_storage_get_tracing", BTF_KIND_FUNC) >= 0;
 	kf->processes = probe_tp_btf(btf, "sched_process_fork") == 2 &&
 			probe_tp_btf(btf, "sched_process_exec") == 3 &&
 			probe_tp_btf(btf, "sched_process_exit") >= 1;
@@ -187,6 +194,12 @@ int kfeatures_paths(const struct kfeatures *kf, struct kpath *p, int max)
 		     "found at once (iter/task_file, reading the file's socket; no "
 		     "bpf_sock_from_file before 5.11)",
 		     NULL);
+	PATH("connection histories", kf->recorder,
+	     "kept in the kernel per socket (flight recorder): a healthy connection sends "
+	     "one summary, any other its history in one batch",
+	     "every event sent to user space as it happens (no socket storage in tracing "
+	     "programs before 5.11)",
+	     NULL);
 	PATH("processes", kf->processes, "forks, execs and exits followed (sched_process_*)",
 	     "exits polled; forks and execs not followed",
 	     "children forked after the attach "

@@ -28,6 +28,8 @@ struct kfeatures {
 	bool cookie_helper;    /* bpf_get_socket_cookie in tracing programs (5.12): else the
 				* kernel's skc_cookie, or an id of our own */
 	bool processes;	       /* sched_process_fork/exec/exit with BTF: 5.5+ */
+	bool recorder;	       /* socket storage in tracing programs (5.11): the kernel-side
+				* flight recorder */
 	char rst_names[TA_MAX_RST_REASONS][TA_NAME_LEN]; /* by the kernel's numbers */
 	char kernel[128];
 };

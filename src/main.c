@@ -80,6 +80,9 @@ static const char usage[] =
 	"  -b, --buffer-size KIB  ring buffer size in KiB, a power of two, at least\n"
 	"                    4 (default 4096); events that do not fit are counted as\n"
 	"                    lost, and the connections they belong to marked incomplete\n"
+	"      --max-sockets N  traced sockets at once (default 65536; about 300 bytes\n"
+	"                    of kernel memory each, allocated at start); sockets beyond\n"
+	"                    it are counted and reported, never silently dropped\n"
 	"  -v, --verbose     say what is attached; -vv also prints every event as it\n"
 	"                    arrives (text) and libbpf's messages\n"
 	"      --selftest    run every tcpabort-repro scenario under the tracer, each in\n"
@@ -250,6 +253,7 @@ int main(int argc, char **argv)
 		{ "unit", required_argument, NULL, 'U' },
 		{ "duration", required_argument, NULL, 'd' },
 		{ "features", no_argument, NULL, 'F' },
+		{ "max-sockets", required_argument, NULL, 'M' },
 		{ 0 },
 	};
 	struct trace_opts o = { 0 };
@@ -311,12 +315,20 @@ int main(int argc, char **argv)
 			break;
 		case 'b':
 			/* The kernel wants a power-of-two number of pages. */
-			if (!parse_uint(optarg, 4, 1U << 20, &kib) || (kib & (kib - 1)))
+			/* Mapped twice by the kernel: 256 MiB is already 512 MiB of mapping. */
+			if (!parse_uint(optarg, 4, 1U << 18, &kib) || (kib & (kib - 1)))
 				die(EXIT_USAGE,
 				    "invalid buffer size '%s' (KiB: a power of two from 4 to "
-				    "1048576)",
+				    "262144)",
 				    optarg);
 			o.buffer_kib = kib;
+			break;
+		case 'M':
+			if (!parse_uint(optarg, 1024, 4194304, &kib))
+				die(EXIT_USAGE,
+				    "invalid socket count '%s' (a number from 1024 to 4194304)",
+				    optarg);
+			o.max_sockets = kib;
 			break;
 		case 'v':
 			o.verbose++;

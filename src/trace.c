@@ -29,6 +29,8 @@
 /* After the last traced process exits, keep reading this long for its sockets' last words. */
 #define EXIT_GRACE_MS 300
 #define POLL_MS	      100
+/* At the end, how long orphans still closing get to send their recorders' contents. */
+#define DRAIN_MS 200
 /* How often the traced processes are checked for an exit whose event was lost. */
 #define ALIVE_CHECK_MS 1000
 
@@ -83,14 +85,16 @@ struct tracer {
 	struct session session;
 	struct out out;
 	FILE *out_file;
-	struct pidset start;   /* the processes in scope at the attach */
-	struct pidset alive;   /* the traced processes still running */
-	bool open_scope;       /* --comm, --cgroup, --unit: processes may join at any time */
-	bool reseed;	       /* a process joined by exec: look for its sockets */
+	struct pidset start; /* the processes in scope at the attach */
+	struct pidset alive; /* the traced processes still running */
+	bool open_scope;     /* --comm, --cgroup, --unit: processes may join at any time */
+	bool reseed;	     /* a process joined by exec: look for its sockets */
 	int cgroup_fd;
-	pid_t cmd_pid;	       /* -- CMD: the command, held before exec until attached */
-	int cmd_go;	       /* write end of its go-ahead pipe */
-	uint64_t seeded;       /* sockets found open at the attach */
+	pid_t cmd_pid;	  /* -- CMD: the command, held before exec until attached */
+	int cmd_go;	  /* write end of its go-ahead pipe */
+	uint64_t seeded;  /* sockets found open at the attach */
+	uint64_t batches; /* flight recorder batches read */
+	uint64_t flushed; /* sockets whose recorder was emptied at the end */
 };
 
 static int traced_map(struct tracer *t)
@@ -120,6 +124,67 @@ static void on_process(struct tracer *t, const struct ta_event *e)
 	}
 }
 
+static int feed(struct tracer *t, struct tl_event *e)
+{
+	if (e->ev.kind == TA_EV_PROC)
+		on_process(t, &e->ev);
+	if (e->ev.kind == TA_EV_RST_SENT || e->ev.kind == TA_EV_PEER_RST) {
+		snprintf(e->rst_name, sizeof(e->rst_name), "%s", rst_reason_name(&t->kf, e->ev.a));
+		e->rst = ta_rst_from_name(e->rst_name);
+	}
+	return session_feed(&t->session, e) ? -ENOMEM : 0;
+}
+
+/*
+ * A batch from a socket's flight recorder: the head carries what all its
+ * events share, each ta_rev the rest.  They become ordinary events, in the
+ * order they happened.
+ */
+static int on_batch(struct tracer *t, const struct ta_event *h, const void *data, size_t size)
+{
+	size_t n = (size - sizeof(*h)) / sizeof(struct ta_rev);
+	const struct ta_rev *r = (const struct ta_rev *)((const char *)data + sizeof(*h));
+
+	if (h->c < 0 || (size_t)h->c < n)
+		n = h->c < 0 ? 0 : (size_t)h->c;
+	for (size_t i = 0; i < n; i++) {
+		struct tl_event e = { 0 };
+		struct ta_rev v;
+		int err;
+
+		memcpy(&v, &r[i], sizeof(v));
+		e.ev = *h;
+		e.ev.ts_ns = v.ts_ns;
+		e.ev.peer_cookie = 0;
+		e.ev.tx_bytes = v.tx_bytes;
+		e.ev.rx_bytes = v.rx_bytes;
+		e.ev.tx_calls = v.tx_calls;
+		e.ev.rx_calls = v.rx_calls;
+		e.ev.task_tgid = v.task_tgid;
+		e.ev.task_pid = v.task_pid;
+		e.ev.a = v.a;
+		e.ev.b = v.b;
+		e.ev.c = v.c;
+		e.ev.aux = v.aux;
+		e.ev.kind = v.kind;
+		e.ev.flags = v.flags;
+		e.ev.state = v.state;
+		e.ev.probes = v.probes;
+		e.ev.retrans = v.retrans;
+		memcpy(e.ev.comm, v.comm, sizeof(e.ev.comm));
+		/* The head names the owner's process; another task's is its thread's name. */
+		if (v.task_tgid == h->owner_tgid && h->pcomm[0])
+			memcpy(e.ev.pcomm, h->pcomm, sizeof(e.ev.pcomm));
+		else
+			memcpy(e.ev.pcomm, v.comm, sizeof(e.ev.pcomm));
+		err = feed(t, &e);
+		if (err)
+			return err;
+	}
+	t->batches++;
+	return 0;
+}
+
 static int on_event(void *ctx, void *data, size_t size)
 {
 	struct tracer *t = ctx;
@@ -128,15 +193,9 @@ static int on_event(void *ctx, void *data, size_t size)
 	if (size < sizeof(e.ev))
 		return 0;
 	memcpy(&e.ev, data, sizeof(e.ev));
-	if (e.ev.kind == TA_EV_PROC)
-		on_process(t, &e.ev);
-	if (e.ev.kind == TA_EV_RST_SENT || e.ev.kind == TA_EV_PEER_RST) {
-		snprintf(e.rst_name, sizeof(e.rst_name), "%s", rst_reason_name(&t->kf, e.ev.a));
-		e.rst = ta_rst_from_name(e.rst_name);
-	}
-	if (session_feed(&t->session, &e))
-		return -ENOMEM;
-	return 0;
+	if (e.ev.kind == TA_EV_BATCH)
+		return on_batch(t, &e.ev, data, size);
+	return feed(t, &e);
 }
 
 /*
@@ -172,6 +231,10 @@ static void fallbacks_off(struct tracer *t)
 		s->rodata->tw_rst_at_receiver = false;
 	if (disabled("child_own_id"))
 		s->rodata->child_own_id = false;
+	if (disabled("recorder")) {
+		s->rodata->recorder = false;
+		t->kf.recorder = false;
+	}
 	if (disabled("seed_core") && !t->kf.sock_from_file) {
 		bpf_program__set_autoload(s->progs.seed_sockets_core, false);
 		t->kf.seed = false;
@@ -223,11 +286,17 @@ static int pick_programs(struct tracer *t)
 	 */
 	bpf_program__set_autoload(s->progs.seed_sockets, t->kf.seed && t->kf.sock_from_file);
 	bpf_program__set_autoload(s->progs.seed_sockets_core, t->kf.seed && !t->kf.sock_from_file);
+	/*
+	 * The flight recorder needs socket storage in tracing programs (5.11):
+	 * before, every event goes out as it happens.
+	 */
+	s->rodata->recorder = t->kf.recorder;
 	/* Without the sched tracepoints' BTF, forks are not followed; exits are polled. */
 	bpf_program__set_autoload(s->progs.on_fork, t->kf.processes);
 	bpf_program__set_autoload(s->progs.on_exec, t->kf.processes);
 	bpf_program__set_autoload(s->progs.on_exit, t->kf.processes);
 	fallbacks_off(t);
+	bpf_program__set_autoload(s->progs.flush_held, s->rodata->recorder);
 	if (t->open_scope && !t->kf.processes)
 		return error("kernel %s lacks the sched_process_exec tracepoint with BTF: "
 			     "--comm, --cgroup and --unit cannot follow new processes",
@@ -306,6 +375,61 @@ static int seed(struct tracer *t)
 out:
 	bpf_link__destroy(link);
 	return err;
+}
+
+/*
+ * Before the detach: every socket the traced processes hold sends what its
+ * recorder holds (the open connections' histories), through a task_file
+ * iterator, 8 bytes of output per socket so that the ring buffer is drained
+ * between reads.  Orphans still finishing their close send theirs at their
+ * next event (`draining`); the caller gives them DRAIN_MS.
+ */
+static int flush_recorders(struct tracer *t)
+{
+	struct bpf_link *link;
+	char buf[4096];
+	ssize_t n;
+	int fd, err = 0;
+
+	if (!t->skel->rodata->recorder)
+		return 0;
+
+	/* From now on every recorder sends what it holds at its next event. */
+	t->skel->bss->draining = 1;
+	link = bpf_program__attach_iter(t->skel->progs.flush_held, NULL);
+	if (!link)
+		return error("cannot attach the recorder iterator: %s", strerror(errno));
+	fd = bpf_iter_create(bpf_link__fd(link));
+	if (fd < 0) {
+		err = error("cannot start the recorder iterator: %s", strerror(errno));
+		goto out;
+	}
+	while ((n = read(fd, buf, sizeof(buf))) > 0 || (n < 0 && errno == EAGAIN)) {
+		if (n > 0)
+			t->flushed += n / sizeof(__u64);
+		ring_buffer__consume(t->rb);
+	}
+	if (n < 0)
+		err = error("reading the recorder iterator: %s", strerror(errno));
+	close(fd);
+out:
+	bpf_link__destroy(link);
+	return err;
+}
+
+/* Orphans closing quietly end within milliseconds: read what they send meanwhile. */
+static void drain(struct tracer *t)
+{
+	uint64_t until;
+
+	if (!t->skel->rodata->recorder)
+		return;
+	until = clock_ns(CLOCK_MONOTONIC) + DRAIN_MS * 1000000ULL;
+	while (clock_ns(CLOCK_MONOTONIC) < until) {
+		ring_buffer__poll(t->rb, 20);
+		if (stop_signal > 1)
+			break;
+	}
 }
 
 static int poll_loop(struct tracer *t, uint64_t stop_at)
@@ -574,6 +698,16 @@ int trace_main(const struct trace_opts *o)
 		error("cannot size the ring buffer to %u KiB", o->buffer_kib);
 		goto out;
 	}
+	/* --all: every connection's history, as it was; no summaries. */
+	t.skel->rodata->record_all = o->filter.all;
+	/* Woken once an eighth of the ring waits; else read every POLL_MS. */
+	t.skel->rodata->wake_bytes = bpf_map__max_entries(t.skel->maps.events) / 8;
+	if (o->max_sockets && (bpf_map__set_max_entries(t.skel->maps.socks, o->max_sockets) ||
+			       bpf_map__set_max_entries(t.skel->maps.tuples, o->max_sockets) ||
+			       bpf_map__set_max_entries(t.skel->maps.own_ids, o->max_sockets))) {
+		error("cannot size the socket table to %u", o->max_sockets);
+		goto out;
+	}
 	err = tcpabort_bpf__load(t.skel);
 	if (err) {
 		/*
@@ -650,16 +784,26 @@ int trace_main(const struct trace_opts *o)
 	if (o->duration_s)
 		stop_at = clock_ns(CLOCK_MONOTONIC) + o->duration_s * 1000000000ULL;
 	ret = poll_loop(&t, stop_at) ? EXIT_FAILURE_RUNTIME : EXIT_OK;
+	/* What the recorders of open connections hold: their verdicts need it. */
+	if (flush_recorders(&t) && ret == EXIT_OK)
+		ret = EXIT_FAILURE_RUNTIME;
+	drain(&t);
 	tcpabort_bpf__detach(t.skel);
 	ring_buffer__consume(t.rb);
 
 out_session:
 	if (t.rb)
 		t.session.lost = lost_events(&t);
+	if (t.rb && t.skel->bss->untracked)
+		warn("%llu socket%s of the traced processes could not be traced: the socket table "
+		     "was full (see --max-sockets)",
+		     (unsigned long long)t.skel->bss->untracked,
+		     t.skel->bss->untracked == 1 ? "" : "s");
 	session_finish(&t.session);
 	/* An end record only closes what a start record opened. */
 	if (t.rb && started) {
-		out_end(&t.out, t.session.events, t.session.lost, t.session.connections);
+		out_end(&t.out, t.session.events, t.session.lost, t.session.connections,
+			t.skel->bss->untracked);
 		if (t.session.lost)
 			warn("%llu events were lost (ring buffer full; see -b); affected verdicts "
 			     "say INCOMPLETE",

@@ -8,18 +8,19 @@
 #include "util.h"
 
 struct trace_opts {
-	struct pidset pids;  /* -p: the processes named */
-	bool tree;	     /* --tree: their existing descendants too */
-	bool no_children;    /* --no-children: do not follow forks after the attach */
-	const char *comm;    /* --comm: every process with this name, now and later */
-	const char *cgroup;  /* --cgroup: every process in this cgroup v2 (and below) */
-	const char *unit;    /* --unit: the cgroup of this systemd unit */
-	char **cmd;	     /* -- CMD ARGS: run this under trace */
+	struct pidset pids;	 /* -p: the processes named */
+	bool tree;		 /* --tree: their existing descendants too */
+	bool no_children;	 /* --no-children: do not follow forks after the attach */
+	const char *comm;	 /* --comm: every process with this name, now and later */
+	const char *cgroup;	 /* --cgroup: every process in this cgroup v2 (and below) */
+	const char *unit;	 /* --unit: the cgroup of this systemd unit */
+	char **cmd;		 /* -- CMD ARGS: run this under trace */
 	unsigned int duration_s; /* -d: stop after this long; 0: no limit */
 	bool json;
 	const char *out_path;
 	int verbose;
-	unsigned int buffer_kib; /* ring buffer size; 0: the default */
+	unsigned int buffer_kib;      /* ring buffer size; 0: the default */
+	unsigned int max_sockets;     /* --max-sockets: traced sockets at once; 0: the default */
 	struct session_filter filter; /* --all, --errors-only, --port */
 };
 
