@@ -173,6 +173,20 @@ void describe_event(const struct tl_event *t, char *buf, size_t len)
 				 "already open at attach (fd %d): %s, %d bytes unread, %d unacked",
 				 e->c, ta_state_name(e->state), e->a, e->b);
 		break;
+	case TA_EV_SUMMARY: {
+		char states[160];
+
+		ta_states_list(e->a, states, sizeof(states));
+		snprintf(buf, len,
+			 "summary of %d healthy event%s (%s): %s FIN first, %s; states %s; %s",
+			 e->c, e->c == 1 ? "" : "s",
+			 e->b & TA_SUM_CONNECT ? "connected" : "accepted",
+			 e->b & TA_SUM_OURS_FIRST ? "our" : "the peer's",
+			 e->b & TA_SUM_PEER_FIN ? "both FINs seen" : "ours seen", states,
+			 e->b & TA_SUM_HANDOFF ? "closed, then handed to a timewait sock"
+					       : "closed");
+		break;
+	}
 	case TA_EV_PROC:
 		if (e->b == TA_PROC_EXIT)
 			snprintf(buf, len, "process %u exited (%s)", e->owner_tgid,
@@ -340,6 +354,23 @@ static void json_event(struct jw *w, const struct tl_event *t)
 		jw_i64(w, "fd", e->c);
 		jw_u64(w, "accept_queue", e->aux);
 		break;
+	case TA_EV_SUMMARY: {
+		char states[160];
+
+		/* The flight recorder's record of a healthy connection: see docs/output.md. */
+		ta_states_list(e->a, states, sizeof(states));
+		jw_u64(w, "events", e->c < 0 ? 0 : e->c);
+		jw_u64(w, "first_ts_ns", e->peer_cookie);
+		jw_str(w, "states", states);
+		jw_str(w, "closed_from", ta_state_name(e->aux));
+		jw_str(w, "born", e->b & TA_SUM_CONNECT ? "connect" : "accept");
+		jw_bool(w, "our_fin", e->b & TA_SUM_OUR_FIN);
+		jw_bool(w, "peer_fin", e->b & TA_SUM_PEER_FIN);
+		jw_str(w, "fin_first", e->b & TA_SUM_OURS_FIRST ? "ours" : "peer");
+		jw_bool(w, "closed", e->b & TA_SUM_CLOSED);
+		jw_bool(w, "handoff", e->b & TA_SUM_HANDOFF);
+		break;
+	}
 	case TA_EV_PROC:
 		jw_str(w, "what", ta_proc_name(e->b));
 		if (e->b == TA_PROC_EXIT)
@@ -507,6 +538,9 @@ static void text_connection(struct out *o, const struct conn *c, const struct ve
 		note);
 	for (size_t i = 0; i < c->n; i++)
 		text_event_line(o, &c->ev[i], "  ", cited(v, i) ? '*' : ' ');
+	if (c->trimmed)
+		fprintf(o->f, "  (%" PRIu64 " repeated event%s from the middle not kept)\n",
+			(uint64_t)c->trimmed, c->trimmed == 1 ? "" : "s");
 	fprintf(o->f, "  cause:    %s", v->cause->id);
 	if (v->err)
 		fprintf(o->f, " (%s)", errname(v->err));
@@ -581,6 +615,8 @@ static void json_connection(struct out *o, const struct conn *c, const struct ve
 	jw_str(&w, "missing", v->missing[0] ? v->missing : NULL);
 	jw_bool(&w, "ended", c->ended);
 	jw_u64(&w, "events", c->n);
+	/* A long connection's history is bounded: repeats dropped from its middle. */
+	jw_u64(&w, "events_trimmed", c->trimmed);
 	/* An earlier record of this cookie gave a verdict that this one replaces. */
 	jw_bool(&w, "amends", a != NULL);
 	jw_obj_close(&w);
@@ -789,7 +825,8 @@ void out_summary(struct out *o, const struct summary *s, bool final, uint64_t ev
 	flush(o);
 }
 
-void out_end(struct out *o, uint64_t events, uint64_t lost, uint64_t connections)
+void out_end(struct out *o, uint64_t events, uint64_t lost, uint64_t connections,
+	     uint64_t untracked)
 {
 	struct jw w;
 
@@ -800,6 +837,11 @@ void out_end(struct out *o, uint64_t events, uint64_t lost, uint64_t connections
 			" events lost%s\n",
 			events, connections, connections == 1 ? "" : "s", lost,
 			lost ? " (verdicts marked INCOMPLETE may lack evidence)" : "");
+		if (untracked)
+			fprintf(o->f,
+				"# %" PRIu64 " socket%s of the traced processes not traced: the "
+				"socket table was full (--max-sockets)\n",
+				untracked, untracked == 1 ? "" : "s");
 	} else {
 		jw_init(&w, o->f);
 		jw_obj_open(&w, NULL);
@@ -807,6 +849,7 @@ void out_end(struct out *o, uint64_t events, uint64_t lost, uint64_t connections
 		jw_u64(&w, "events", events);
 		jw_u64(&w, "lost", lost);
 		jw_u64(&w, "connections", connections);
+		jw_u64(&w, "untracked", untracked);
 		jw_obj_close(&w);
 	}
 	flush(o);

@@ -104,7 +104,9 @@ void out_connection(struct out *o, const struct conn *c, const struct verdict *v
 /* final: at exit (else on SIGUSR1); lost: events lost so far. */
 void out_summary(struct out *o, const struct summary *s, bool final, uint64_t events,
 		 uint64_t lost);
-void out_end(struct out *o, uint64_t events, uint64_t lost, uint64_t connections);
+/* untracked: sockets of traced processes the kernel side had no room for. */
+void out_end(struct out *o, uint64_t events, uint64_t lost, uint64_t connections,
+	     uint64_t untracked);
 
 void out_traced_add(struct out *o, uint32_t pid);
 bool out_is_traced(const struct out *o, uint32_t pid);

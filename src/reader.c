@@ -179,6 +179,22 @@ static int parse_event(json_t *o, struct tl_event *t, char *err, size_t errlen)
 		e->c = i64(o, "fd");
 		e->aux = u64(o, "accept_queue");
 		break;
+	case TA_EV_SUMMARY: {
+		const char *fin_first = json_string_value(json_object_get(o, "fin_first"));
+		const char *born = json_string_value(json_object_get(o, "born"));
+
+		e->c = u64(o, "events");
+		e->peer_cookie = u64(o, "first_ts_ns");
+		e->a = ta_states_parse(json_string_value(json_object_get(o, "states")) ?: "", &ok);
+		e->aux = state_value(json_object_get(o, "closed_from"), &ok);
+		e->b = (json_is_true(json_object_get(o, "our_fin")) ? TA_SUM_OUR_FIN : 0) |
+		       (json_is_true(json_object_get(o, "peer_fin")) ? TA_SUM_PEER_FIN : 0) |
+		       (fin_first && !strcmp(fin_first, "ours") ? TA_SUM_OURS_FIRST : 0) |
+		       (json_is_true(json_object_get(o, "closed")) ? TA_SUM_CLOSED : 0) |
+		       (json_is_true(json_object_get(o, "handoff")) ? TA_SUM_HANDOFF : 0) |
+		       (born && !strcmp(born, "connect") ? TA_SUM_CONNECT : 0);
+		break;
+	}
 	case TA_EV_PROC:
 		e->b = ta_proc_from_name(json_string_value(json_object_get(o, "what")) ?: "");
 		e->a = i64(o, e->b == TA_PROC_EXIT ? "status" : "parent");

@@ -114,14 +114,23 @@ static bool handed_to_timewait(const struct conn *c, size_t at)
 	return false;
 }
 
-/* The same, from the last destroy held; unchanged when none is (trimmed). */
+/*
+ * The same, from the last destroy held; unchanged when none is (trimmed).
+ * A flight recorder's summary is the end of a healthy connection: it says
+ * which state the socket left for CLOSE.
+ */
 static void settle_timewait(struct conn *c)
 {
-	for (size_t i = c->n; i-- > 0;)
+	for (size_t i = c->n; i-- > 0;) {
 		if (c->ev[i].ev.kind == TA_EV_DESTROY) {
 			c->timewait = handed_to_timewait(c, i);
 			return;
 		}
+		if (c->ev[i].ev.kind == TA_EV_SUMMARY) {
+			c->timewait = ta_has_timewait_successor(c->ev[i].ev.aux);
+			return;
+		}
+	}
 }
 
 /*
@@ -138,7 +147,8 @@ static bool birth(const struct ta_event *e)
 		       e->a == TA_TCP_NEW_SYN_RECV || e->a == TA_TCP_LISTEN;
 	if (e->kind == TA_EV_SYSCALL)
 		return e->b == TA_SYS_CONNECT;
-	return false;
+	/* The kernel summarizes only connections whose birth it saw. */
+	return e->kind == TA_EV_SUMMARY;
 }
 
 /* --- bounded history ------------------------------------------------------------------- */
@@ -399,12 +409,13 @@ struct conn *ct_feed(struct conn_table *ct, const struct tl_event *e)
 	if ((e->ev.kind == TA_EV_STATE && e->ev.b == TA_TCP_LISTEN) ||
 	    (e->ev.kind == TA_EV_JOIN && e->ev.state == TA_TCP_LISTEN))
 		c->listener = true;
-	if (e->ev.kind == TA_EV_DESTROY) {
+	if (e->ev.kind == TA_EV_DESTROY || e->ev.kind == TA_EV_SUMMARY) {
 		c->ended = true;
 		c->end_ns = e->ev.ts_ns;
 	}
 	/* The destroy came first and older events follow (a batch): read again. */
-	if (c->ended && (e->ev.kind == TA_EV_DESTROY || at < c->n - 1))
+	if (c->ended &&
+	    (e->ev.kind == TA_EV_DESTROY || e->ev.kind == TA_EV_SUMMARY || at < c->n - 1))
 		settle_timewait(c);
 	if (c->n >= c->trim_at)
 		trim(c);

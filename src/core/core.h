@@ -127,6 +127,9 @@ unsigned int ta_state_from_name(const char *name); /* 0 when unknown */
 const char *ta_errno_name(int err);		   /* "ECONNRESET"; NULL when unknown */
 int ta_errno_from_name(const char *name);	   /* 0 when unknown */
 const char *ta_errno_text(int err);		   /* short strerror-like text */
+/* A set of TCP states (bit 1 << state) as "SYN_SENT ESTABLISHED ...", and back. */
+void ta_states_list(uint32_t mask, char *buf, size_t len);
+uint32_t ta_states_parse(const char *list, bool *ok);
 const char *ta_kind_name(unsigned int kind);
 unsigned int ta_kind_from_name(const char *name);
 const char *ta_sys_name(unsigned int sys);

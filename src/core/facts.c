@@ -161,6 +161,35 @@ static void on_first_known(struct facts *f, const struct ta_event *e, size_t i)
 	}
 }
 
+/*
+ * A summary stands for a healthy connection's whole life: the kernel sends
+ * one only when every record was harmless and both FINs (or ours and the
+ * timewait handover after our close()) and the close() were seen (see
+ * healthy() in bpf/tcpabort.bpf.c).  Each fact it vouches for points at it.
+ */
+static void on_summary(struct facts *f, const struct ta_event *e, size_t i)
+{
+	f->summary = i;
+	if (e->a & (1U << TA_TCP_ESTABLISHED) && f->established == NONE)
+		f->established = i;
+	if (e->b & TA_SUM_CONNECT && f->syn_sent == NONE)
+		f->syn_sent = i;
+	if (e->b & TA_SUM_OUR_FIN && f->our_fin == NONE)
+		f->our_fin = i;
+	if (e->b & TA_SUM_PEER_FIN && f->peer_fin == NONE)
+		f->peer_fin = i;
+	if (e->b & TA_SUM_CLOSED && f->close_call == NONE)
+		f->close_call = i;
+	if (e->b & TA_SUM_HANDOFF && f->handoff == NONE)
+		f->handoff = i;
+	if (f->closed == NONE) {
+		f->closed = i;
+		f->closed_from = e->aux;
+	}
+	f->last_state = TA_TCP_CLOSE;
+	f->destroy = i;
+}
+
 /* Does this call hand the stored error to the application (and clear it)? */
 static bool consumes(const struct facts *f, const struct ta_event *e)
 {
@@ -231,7 +260,7 @@ void gather_facts(const struct conn *c, struct facts *f)
 	f->recv_eof = f->recv_err = f->send_err = f->send_after_fin = NONE;
 	f->so_error = f->consumed = NONE;
 	f->owner_exit = f->close_copy = f->fw2_unclear = f->join = f->first_known = NONE;
-	f->connect_err = NONE;
+	f->connect_err = f->summary = NONE;
 
 	for (size_t i = 0; i < c->n; i++) {
 		const struct ta_event *e = &c->ev[i].ev;
@@ -294,6 +323,9 @@ void gather_facts(const struct conn *c, struct facts *f)
 		case TA_EV_JOIN:
 			if (f->join == NONE)
 				f->join = i;
+			break;
+		case TA_EV_SUMMARY:
+			on_summary(f, e, i);
 			break;
 		}
 		if (f->consumed == NONE && consumes(f, e))

@@ -42,6 +42,8 @@ struct facts {
 	size_t fw2_unclear; /* FIN_WAIT2 -> CLOSE that may be the peer's FIN or our orphan's
 			     * handover: no close, exit or later use tells which */
 	size_t join;	    /* the socket was already open when tracing began */
+	size_t summary;	    /* the kernel summarized this healthy connection (flight recorder):
+			     * the facts it vouches for all point at it */
 	size_t first_known; /* first event of a midlife socket that shows its state */
 	size_t connect_err; /* first connect() that failed with a connection error */
 	size_t destroy;

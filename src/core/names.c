@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Names of the things events carry. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "core.h"
@@ -96,6 +97,42 @@ const char *ta_errno_text(int err)
 	return "unknown error";
 }
 
+void ta_states_list(uint32_t mask, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (unsigned int st = 1; st < TA_TCP_MAX_STATES && n < len; st++)
+		if (mask & (1U << st))
+			n += snprintf(buf + n, len - n, "%s%s", n ? " " : "", ta_state_name(st));
+}
+
+uint32_t ta_states_parse(const char *list, bool *ok)
+{
+	uint32_t mask = 0;
+	char name[32];
+
+	while (*list) {
+		size_t k = strcspn(list, " ");
+		unsigned int st;
+
+		if (k && k < sizeof(name)) {
+			memcpy(name, list, k);
+			name[k] = '\0';
+			st = ta_state_from_name(name);
+			if (st)
+				mask |= 1U << st;
+			else
+				*ok = false;
+		} else if (k) {
+			*ok = false;
+		}
+		list += k;
+		list += strspn(list, " ");
+	}
+	return mask;
+}
+
 static const char *const kinds[] = {
 	[TA_EV_STATE] = "state",       [TA_EV_RST_SENT] = "rst_sent",
 	[TA_EV_RST_RECV] = "rst_recv", [TA_EV_SK_ERROR] = "sk_error",
@@ -103,6 +140,7 @@ static const char *const kinds[] = {
 	[TA_EV_RECV] = "recv",	       [TA_EV_SYSCALL] = "syscall",
 	[TA_EV_PEER_RST] = "peer_rst", [TA_EV_RETRANS] = "retransmit",
 	[TA_EV_JOIN] = "join",	       [TA_EV_PROC] = "process",
+	[TA_EV_SUMMARY] = "summary",
 };
 
 const char *ta_kind_name(unsigned int kind)

@@ -324,7 +324,9 @@ static void cite_peer_fin(const struct facts *f, struct verdict *v)
 	if (f->peer_fin == NONE)
 		return;
 	e = ev(f, f->peer_fin);
-	if (f->peer_fin_unseen)
+	if (e->kind == TA_EV_SUMMARY)
+		cite(v, f->peer_fin, "the peer's FIN arrived (in the kernel's summary)");
+	else if (f->peer_fin_unseen)
 		cite(v, f->peer_fin,
 		     "first seen%s in %s: the peer's FIN had arrived before tracing saw the socket",
 		     e->kind == TA_EV_JOIN				 ? " at attach"
@@ -966,6 +968,35 @@ static bool rule_closed_without_reply(const struct facts *f, struct verdict *v)
 	return true;
 }
 
+/*
+ * A healthy connection the kernel kept to itself and summarized: the same
+ * verdict as from its events, with the summary as the evidence.
+ */
+static bool orderly_summary(const struct facts *f, struct verdict *v)
+{
+	const struct ta_event *s = ev(f, f->summary);
+	bool ours_first = s->b & TA_SUM_OURS_FIRST;
+
+	cite(v, f->summary,
+	     "the kernel summarized %d event%s of this connection as harmless: %s FIN first%s, "
+	     "the owner's close(), no RST, no error, no failed call",
+	     s->c, s->c == 1 ? "" : "s", ours_first ? "our" : "the peer's",
+	     s->b & TA_SUM_PEER_FIN ? ", then the other" : "");
+	if (f->peer_fin == NONE) {
+		say(v,
+		    "We closed first; the socket left %s quietly (no RST, no error) and the kernel "
+		    "carries on its last phase in a timewait socket. Whether the peer closed too "
+		    "is not visible: a timewait socket shows only through the RSTs it sends.",
+		    ta_state_name(s->aux));
+		return true;
+	}
+	say(v,
+	    "Both ends closed with FIN (%s first); no RST was sent or received and the kernel "
+	    "stored no error.",
+	    ours_first ? "we" : "the peer");
+	return true;
+}
+
 static bool rule_orderly_close(const struct facts *f, struct verdict *v)
 {
 	const struct ta_event *of;
@@ -976,6 +1007,8 @@ static bool rule_orderly_close(const struct facts *f, struct verdict *v)
 		return false;
 	if (f->recv_err != NONE || f->send_err != NONE)
 		return false;
+	if (f->summary != NONE)
+		return orderly_summary(f, v);
 	of = ev(f, f->our_fin);
 	cite(v, f->our_fin, "we sent our FIN: %s -> %s", ta_state_name(of->a),
 	     ta_state_name(of->b));
