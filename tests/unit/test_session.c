@@ -239,6 +239,29 @@ static char *records(const char *buf, const char *type)
 	return out;
 }
 
+/* The same, with one key left out of every record. */
+static char *records_without(const char *buf, const char *type, const char *key)
+{
+	char *all = records(buf, type), *line, *save = NULL, *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+
+	for (line = strtok_r(all, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		json_t *j = json_loads(line, 0, NULL);
+		char *c;
+
+		assert_non_null(j);
+		json_object_del(j, key);
+		c = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+		fprintf(f, "%s\n", c);
+		free(c);
+		json_decref(j);
+	}
+	fclose(f);
+	free(all);
+	return out;
+}
+
 static json_t *nth_record(const char *buf, const char *type, size_t n)
 {
 	char *recs = records(buf, type), *line, *save = NULL;
@@ -750,8 +773,25 @@ static void test_long_connection_written_once(void **state)
 			assert_int_equal(written, fx.n);
 		}
 		replay(&rep, &live, &filters[i]);
-		a = records(live.buf, "connection");
-		b = records(rep.buf, "connection");
+		if (filters[i].errors_only) {
+			/*
+			 * events_trimmed counts what the reader itself dropped: the
+			 * live run dropped them before writing the deferred log, so its
+			 * replay never sees them.  Everything else is the same.
+			 */
+			json_t *r = nth_record(rep.buf, "connection", 0);
+
+			assert_int_equal(json_integer_value(json_object_get(rec, "events_trimmed")),
+					 c->trimmed);
+			assert_int_equal(json_integer_value(json_object_get(r, "events_trimmed")),
+					 0);
+			json_decref(r);
+			a = records_without(live.buf, "connection", "events_trimmed");
+			b = records_without(rep.buf, "connection", "events_trimmed");
+		} else {
+			a = records(live.buf, "connection");
+			b = records(rep.buf, "connection");
+		}
 		assert_string_equal(a, b);
 		free(a);
 		free(b);
