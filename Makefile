@@ -88,7 +88,7 @@ $(OBJ)/tests/unit/%.o: CPPFLAGS += -DFIXTURES='"tests/fixtures"'
 
 # `make check` is the README's test command and what CI runs.
 check: deps
-	$(Q)$(MAKE) --no-print-directory all unit-bins
+	$(Q)$(MAKE) --no-print-directory all unit-bins $(BUILD)/churn
 	$(Q)tests/run-unit.sh $(UNIT_TESTS)
 	$(Q)tests/integration/run.sh
 

@@ -9,10 +9,15 @@
  * are free again at once); a reset one closes with SO_LINGER {1,0}, which
  * sends an RST that the server reads as ECONNRESET.
  *
+ * With -H N, N more connections are opened before the churn and held, idle,
+ * while it runs; after it, each sends one byte, reads the echo and closes
+ * with SO_LINGER {1,0}: every held connection ends in an RST, so a tracer
+ * that lost track of one says so in its verdict.
+ *
  * With -P it prints "paused" on stderr and waits for SIGUSR1 before the
  * first connection, so a tracer can attach (scripts/lib.sh).  At the end,
  * or on SIGINT/SIGTERM, it prints one line on stdout:
- *   churn: connections=N resets=N errors=N seconds=S rate=R/s
+ *   churn: connections=N resets=N errors=N seconds=S rate=R/s [held=N held_reset=N]
  */
 #include <errno.h>
 #include <limits.h>
@@ -27,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -41,6 +47,7 @@ struct opts {
 	double reset_pct;
 	int threads;
 	int pause;
+	unsigned long held; /* -H: connections held open through the churn */
 };
 
 struct client {
@@ -94,6 +101,8 @@ static void usage(FILE *f)
 		   "  -d SECONDS    stop after SECONDS (default 5; 0 with -n: no limit)\n"
 		   "  -r RESET_PCT  share of connections closed with SO_LINGER {1,0} (default 5)\n"
 		   "  -t THREADS    client threads (default 1)\n"
+		   "  -H HELD       hold HELD connections open through the churn, then\n"
+		   "                end each with an RST (SO_LINGER {1,0})\n"
 		   "  -P            print \"paused\" on stderr, start on SIGUSR1\n");
 }
 
@@ -102,7 +111,7 @@ static int parse_opts(int argc, char **argv)
 	int c, n_given = 0, d_given = 0;
 	double v;
 
-	while ((c = getopt(argc, argv, "n:d:r:t:Ph")) != -1) {
+	while ((c = getopt(argc, argv, "n:d:r:t:H:Ph")) != -1) {
 		switch (c) {
 		case 'n':
 			if (parse_num(optarg, 1, 1e12, &v))
@@ -125,6 +134,11 @@ static int parse_opts(int argc, char **argv)
 			if (parse_num(optarg, 1, MAX_THREADS, &v) || v != (int)v)
 				goto bad;
 			opt.threads = (int)v;
+			break;
+		case 'H':
+			if (parse_num(optarg, 0, 1e6, &v) || v != (unsigned long)v)
+				goto bad;
+			opt.held = (unsigned long)v;
 			break;
 		case 'P':
 			opt.pause = 1;
@@ -247,6 +261,40 @@ out:
 	return ok;
 }
 
+/* -H: open the held connections; returns how many were opened. */
+static unsigned long hold_open(int *fds)
+{
+	unsigned long i;
+
+	for (i = 0; i < opt.held; i++) {
+		fds[i] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fds[i] < 0 ||
+		    connect(fds[i], (struct sockaddr *)&server_addr, sizeof(server_addr))) {
+			fprintf(stderr, "churn: held connection %lu: %s\n", i, strerror(errno));
+			if (fds[i] >= 0)
+				close(fds[i]);
+			break;
+		}
+	}
+	return i;
+}
+
+/* Each held connection: one byte, its echo, then an RST. */
+static unsigned long hold_end(const int *fds, unsigned long n)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	unsigned long ok = 0;
+	char c = RESET, r;
+
+	for (unsigned long i = 0; i < n; i++) {
+		if (write(fds[i], &c, 1) == 1 && read(fds[i], &r, 1) == 1 && r == c &&
+		    !setsockopt(fds[i], SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)))
+			ok++;
+		close(fds[i]);
+	}
+	return ok;
+}
+
 /* Connection i of a client is reset when i crosses the next multiple of 100 / pct. */
 static int is_reset(unsigned long long i)
 {
@@ -287,6 +335,8 @@ int main(int argc, char **argv)
 {
 	unsigned long long done = 0, resets = 0, errors = 0;
 	static struct client clients[MAX_THREADS];
+	unsigned long held = 0, held_reset = 0;
+	int *held_fds = NULL;
 	struct sigaction sa = { .sa_handler = on_signal };
 	pthread_t srv;
 	sigset_t usr1;
@@ -320,6 +370,20 @@ int main(int argc, char **argv)
 				return 1;
 		} while (sig != SIGUSR1);
 	}
+	if (opt.held) {
+		/* Both ends are ours: two descriptors per held connection. */
+		struct rlimit rl;
+
+		if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < 2 * opt.held + 1024) {
+			rl.rlim_cur = rl.rlim_max < 2 * opt.held + 1024 ? rl.rlim_max
+									: 2 * opt.held + 1024;
+			setrlimit(RLIMIT_NOFILE, &rl);
+		}
+		held_fds = calloc(opt.held, sizeof(*held_fds));
+		if (!held_fds)
+			return 1;
+		held = hold_open(held_fds);
+	}
 	clock_gettime(CLOCK_MONOTONIC, &t_start);
 	for (i = 0; i < opt.threads; i++) {
 		clients[i].index = i;
@@ -335,11 +399,16 @@ int main(int argc, char **argv)
 		errors += clients[i].errors;
 	}
 	secs = now_since(&t_start);
+	if (held)
+		held_reset = hold_end(held_fds, held);
+	free(held_fds);
 	atomic_store(&server_stop, 1);
 	pthread_join(srv, NULL);
 	close(lfd);
-	printf("churn: connections=%llu resets=%llu errors=%llu seconds=%.3f rate=%.1f/s%s\n", done,
-	       resets, errors, secs, secs > 0 ? (double)done / secs : 0.0,
-	       got_signal ? " (stopped by a signal)" : "");
+	printf("churn: connections=%llu resets=%llu errors=%llu seconds=%.3f rate=%.1f/s", done,
+	       resets, errors, secs, secs > 0 ? (double)done / secs : 0.0);
+	if (opt.held)
+		printf(" held=%lu held_reset=%lu", held, held_reset);
+	printf("%s\n", got_signal ? " (stopped by a signal)" : "");
 	return errors && !done ? 1 : 0;
 }
