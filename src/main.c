@@ -66,9 +66,11 @@ static const char usage[] =
 	"  -d, --duration SECONDS  stop after this long (whatever the scope)\n"
 	"      --json        JSON Lines: start, event, connection and end records\n"
 	"                    (see docs/output.md for the contract)\n"
-	"      --all         text: print every connection in full; by default only\n"
-	"                    those that ended abnormally (healthy ones, orderly_close\n"
-	"                    and open, are counted in the summary)\n"
+	"      --all         every connection in full: text prints healthy ones too (by\n"
+	"                    default only those that ended abnormally are printed;\n"
+	"                    orderly_close and open are counted in the summary), and\n"
+	"                    the kernel sends every connection's events instead of a\n"
+	"                    one-record summary of each healthy one (more to read)\n"
 	"      --errors-only JSON: only abnormal connections, each record preceded by\n"
 	"                    its events (report gives the same verdicts from it)\n"
 	"      --port PORT   only connections with this local or remote port; repeat\n"
@@ -192,14 +194,17 @@ static void port_option(struct session_filter *f, const char *arg)
 		    TA_MAX_PORTS);
 }
 
-static void filter_check(const struct session_filter *f, bool json)
+static void filter_check(const struct session_filter *f, bool json, bool report)
 {
 	if (f->errors_only && !json)
 		die(EXIT_USAGE, "--errors-only goes with --json: text shows only abnormal "
 				"connections already (try --help)");
-	if (f->all && json)
+	/* Live, --all --json asks the kernel for every history; a log is what it is. */
+	if (f->all && json && report)
 		die(EXIT_USAGE,
 		    "--all is for text: JSON keeps every connection already (try --help)");
+	if (f->all && f->errors_only)
+		die(EXIT_USAGE, "--all and --errors-only contradict each other (try --help)");
 }
 
 static int report_cmd(int argc, char **argv)
@@ -226,7 +231,7 @@ static int report_cmd(int argc, char **argv)
 	}
 	if (!o.nfiles)
 		die(EXIT_USAGE, "report: give the files to read (try report --help)");
-	filter_check(&o.filter, o.json);
+	filter_check(&o.filter, o.json, true);
 	o.files = argv;
 	return report_main(&o);
 }
@@ -372,7 +377,7 @@ int main(int argc, char **argv)
 	}
 	if (keep && !selftest)
 		die(EXIT_USAGE, "--keep goes with --selftest (try --help)");
-	filter_check(&o.filter, o.json);
+	filter_check(&o.filter, o.json, false);
 	if (features)
 		return kfeatures_main(o.json);
 	if (selftest) {
