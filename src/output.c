@@ -825,8 +825,7 @@ void out_summary(struct out *o, const struct summary *s, bool final, uint64_t ev
 	flush(o);
 }
 
-void out_end(struct out *o, uint64_t events, uint64_t lost, uint64_t connections,
-	     uint64_t untracked)
+void out_end(struct out *o, const struct end_info *e)
 {
 	struct jw w;
 
@@ -835,21 +834,27 @@ void out_end(struct out *o, uint64_t events, uint64_t lost, uint64_t connections
 		fprintf(o->f,
 			"\n# %" PRIu64 " events, %" PRIu64 " connection%s shown, %" PRIu64
 			" events lost%s\n",
-			events, connections, connections == 1 ? "" : "s", lost,
-			lost ? " (verdicts marked INCOMPLETE may lack evidence)" : "");
-		if (untracked)
+			e->events, e->connections, e->connections == 1 ? "" : "s", e->lost,
+			e->lost ? " (verdicts marked INCOMPLETE may lack evidence)" : "");
+		if (e->unread)
+			fprintf(o->f,
+				"# %" PRIu64 " events not read: stopped with a backlog (open "
+				"connections marked INCOMPLETE)\n",
+				e->unread);
+		if (e->untracked)
 			fprintf(o->f,
 				"# %" PRIu64 " socket%s of the traced processes not traced: the "
 				"socket table was full (--max-sockets)\n",
-				untracked, untracked == 1 ? "" : "s");
+				e->untracked, e->untracked == 1 ? "" : "s");
 	} else {
 		jw_init(&w, o->f);
 		jw_obj_open(&w, NULL);
 		jw_str(&w, "type", "end");
-		jw_u64(&w, "events", events);
-		jw_u64(&w, "lost", lost);
-		jw_u64(&w, "connections", connections);
-		jw_u64(&w, "untracked", untracked);
+		jw_u64(&w, "events", e->events);
+		jw_u64(&w, "lost", e->lost);
+		jw_u64(&w, "unread", e->unread);
+		jw_u64(&w, "connections", e->connections);
+		jw_u64(&w, "untracked", e->untracked);
 		jw_obj_close(&w);
 	}
 	flush(o);

@@ -104,9 +104,16 @@ void out_connection(struct out *o, const struct conn *c, const struct verdict *v
 /* final: at exit (else on SIGUSR1); lost: events lost so far. */
 void out_summary(struct out *o, const struct summary *s, bool final, uint64_t events,
 		 uint64_t lost);
-/* untracked: sockets of traced processes the kernel side had no room for. */
-void out_end(struct out *o, uint64_t events, uint64_t lost, uint64_t connections,
-	     uint64_t untracked);
+/* What the end record says. */
+struct end_info {
+	uint64_t events;      /* event records processed */
+	uint64_t lost;	      /* events the kernel could not put in the ring buffer */
+	uint64_t unread;      /* events left unread: stopped by a signal with a backlog */
+	uint64_t connections; /* connection records written */
+	uint64_t untracked;   /* sockets of traced processes the kernel side had no room for */
+};
+
+void out_end(struct out *o, const struct end_info *e);
 
 void out_traced_add(struct out *o, uint32_t pid);
 bool out_is_traced(const struct out *o, uint32_t pid);

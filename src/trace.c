@@ -31,14 +31,17 @@
 #define POLL_MS	      100
 /* At the end, how long orphans still closing get to send their recorders' contents. */
 #define DRAIN_MS 200
+/* Stopped by a signal: at most this long to read what is left, then count the rest. */
+#define STOP_BUDGET_MS 500
 /* How often the traced processes are checked for an exit whose event was lost. */
 #define ALIVE_CHECK_MS 1000
 
-static volatile sig_atomic_t stop_signal, summary_wanted;
+static volatile sig_atomic_t stop_signal, stop_count, summary_wanted;
 
 static void on_signal(int sig)
 {
 	stop_signal = sig;
+	stop_count++;
 }
 
 /* SIGUSR1: the summary so far, written from the poll loop; tracing goes on. */
@@ -90,11 +93,14 @@ struct tracer {
 	bool open_scope;     /* --comm, --cgroup, --unit: processes may join at any time */
 	bool reseed;	     /* a process joined by exec: look for its sockets */
 	int cgroup_fd;
-	pid_t cmd_pid;	  /* -- CMD: the command, held before exec until attached */
-	int cmd_go;	  /* write end of its go-ahead pipe */
-	uint64_t seeded;  /* sockets found open at the attach */
-	uint64_t batches; /* flight recorder batches read */
-	uint64_t flushed; /* sockets whose recorder was emptied at the end */
+	pid_t cmd_pid;	    /* -- CMD: the command, held before exec until attached */
+	int cmd_go;	    /* write end of its go-ahead pipe */
+	uint64_t seeded;    /* sockets found open at the attach */
+	uint64_t batches;   /* flight recorder batches read */
+	uint64_t stop_by;   /* stopped by a signal: what is not read by then is skipped */
+	uint64_t skipped;   /* events not read: the stop came with a backlog */
+	unsigned int polls; /* events since the clock was last read while stopping */
+	uint64_t flushed;   /* sockets whose recorder was emptied at the end */
 };
 
 static int traced_map(struct tracer *t)
@@ -122,6 +128,27 @@ static void on_process(struct tracer *t, const struct ta_event *e)
 		bpf_map_delete_elem(traced_map(t), &tgid);
 		break;
 	}
+}
+
+/*
+ * Stopped by a signal with a backlog: past STOP_BUDGET_MS what is left is
+ * counted as not read, not processed, so that SIGINT ends the tracer within
+ * a second however full the ring buffer is.  A second signal skips at once.
+ */
+static bool past_budget(struct tracer *t)
+{
+	uint64_t now;
+
+	if (!stop_signal)
+		return false;
+	if (stop_count > 1)
+		return true;
+	if (t->stop_by && ++t->polls % 256)
+		return false;
+	now = clock_ns(CLOCK_MONOTONIC);
+	if (!t->stop_by)
+		t->stop_by = now + STOP_BUDGET_MS * 1000000ULL;
+	return now >= t->stop_by;
 }
 
 static int feed(struct tracer *t, struct tl_event *e)
@@ -193,6 +220,10 @@ static int on_event(void *ctx, void *data, size_t size)
 	if (size < sizeof(e.ev))
 		return 0;
 	memcpy(&e.ev, data, sizeof(e.ev));
+	if (t->skipped || past_budget(t)) {
+		t->skipped += e.ev.kind == TA_EV_BATCH && e.ev.c > 0 ? (uint64_t)e.ev.c : 1;
+		return 0;
+	}
 	if (e.ev.kind == TA_EV_BATCH)
 		return on_batch(t, &e.ev, data, size);
 	return feed(t, &e);
@@ -427,7 +458,9 @@ static void drain(struct tracer *t)
 	until = clock_ns(CLOCK_MONOTONIC) + DRAIN_MS * 1000000ULL;
 	while (clock_ns(CLOCK_MONOTONIC) < until) {
 		ring_buffer__poll(t->rb, 20);
-		if (stop_signal > 1)
+		/* Stopped with a backlog, out of time: the rest is counted as not read. */
+		if (stop_count > 1 || t->skipped ||
+		    (t->stop_by && clock_ns(CLOCK_MONOTONIC) >= t->stop_by))
 			break;
 	}
 }
@@ -472,7 +505,7 @@ static int poll_loop(struct tracer *t, uint64_t stop_at)
 		if (deadline && now >= deadline)
 			break;
 	}
-	/* Whatever is already in the buffer is ours to report. */
+	/* Whatever is already in the buffer is ours to report (within STOP_BUDGET_MS). */
 	ring_buffer__consume(t->rb);
 	return 0;
 }
@@ -653,6 +686,7 @@ static void release_command(struct tracer *t)
 int trace_main(const struct trace_opts *o)
 {
 	struct tracer t = { .cgroup_fd = -1, .cmd_go = -1 };
+	uint64_t kernel_lost = 0;
 	int ret = EXIT_FAILURE_RUNTIME, err;
 	uint64_t stop_at = 0;
 	bool started = false;
@@ -793,7 +827,13 @@ int trace_main(const struct trace_opts *o)
 
 out_session:
 	if (t.rb)
-		t.session.lost = lost_events(&t);
+		kernel_lost = lost_events(&t);
+	/* Not read is as good as lost for the connections still open. */
+	t.session.lost = kernel_lost + t.skipped;
+	if (t.skipped)
+		warn("%llu events were not read: tracing was stopped with a backlog; the "
+		     "connections still open are marked INCOMPLETE",
+		     (unsigned long long)t.skipped);
 	if (t.rb && t.skel->bss->untracked)
 		warn("%llu socket%s of the traced processes could not be traced: the socket table "
 		     "was full (see --max-sockets)",
@@ -802,12 +842,17 @@ out_session:
 	session_finish(&t.session);
 	/* An end record only closes what a start record opened. */
 	if (t.rb && started) {
-		out_end(&t.out, t.session.events, t.session.lost, t.session.connections,
-			t.skel->bss->untracked);
-		if (t.session.lost)
+		struct end_info end = { .events = t.session.events,
+					.lost = kernel_lost,
+					.unread = t.skipped,
+					.connections = t.session.connections,
+					.untracked = t.skel->bss->untracked };
+
+		out_end(&t.out, &end);
+		if (kernel_lost)
 			warn("%llu events were lost (ring buffer full; see -b); affected verdicts "
 			     "say INCOMPLETE",
-			     (unsigned long long)t.session.lost);
+			     (unsigned long long)kernel_lost);
 	}
 out:
 	if ((t.out_file && fclose(t.out_file)) || (!t.out_file && fflush(stdout))) {
