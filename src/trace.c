@@ -7,11 +7,13 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/perf_event.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -237,7 +239,9 @@ static int on_event(void *ctx, void *data, size_t size)
 /*
  * TCPABORT_DISABLE=name,... switches fallbacks off, so that a kernel matrix
  * run (tests/kernels) can show each one is needed on the kernel it serves:
- * the native path is then taken as if the kernel had it.
+ * the native path is then taken as if the kernel had it.  Two names switch
+ * a native path off instead, so that its fallback can be tested on a kernel
+ * that has both: recorder, syscall_tracepoints (raw sys_enter/sys_exit).
  */
 static bool disabled(const char *name)
 {
@@ -270,6 +274,96 @@ static void fallbacks_off(struct tracer *t)
 		bpf_program__set_autoload(s->progs.seed_sockets_core, false);
 		t->kf.seed = false;
 	}
+	if (disabled("syscall_tracepoints"))
+		t->kf.syscall_tp = false;
+}
+
+#define SYSCALL_TP_SEC "tracepoint/syscalls/"
+
+/* NAME for a program on the tracepoint syscalls:NAME, else NULL. */
+static const char *syscall_tp_of(const struct bpf_program *prog)
+{
+	const char *sec = bpf_program__section_name(prog);
+	size_t n = strlen(SYSCALL_TP_SEC);
+
+	return sec && !strncmp(sec, SYSCALL_TP_SEC, n) ? sec + n : NULL;
+}
+
+/*
+ * System calls (bpf/tcpabort.bpf.c), one way or the other, never both.
+ * Natively, connect, accept, accept4, shutdown, close and getsockopt each run
+ * programs on their own tracepoints (syscalls:sys_enter_X/sys_exit_X), and
+ * no other system call runs anything of ours.  The fallback, raw sys_enter
+ * and sys_exit, runs on every system call of every process on the host:
+ * before 6.3, where read and write (the hottest calls) need a hook for
+ * their results anyway (syscall_io), and where the syscall tracepoints
+ * cannot be attached: their ids are read from tracefs, mounted or not
+ * (tracefs_open() in src/kfeatures.c says how, leaving no mount behind).
+ */
+static void pick_syscalls(struct tracer *t)
+{
+	struct tcpabort_bpf *s = t->skel;
+	bool native = t->kf.syscall_tp && t->kf.send_recv_length;
+	struct bpf_program *prog;
+	const char *name;
+
+	bpf_object__for_each_program(prog, s->obj)
+	{
+		name = syscall_tp_of(prog);
+		if (name && syscall_tp_id(&t->kf, name) < 0) {
+			/* A program whose tracepoint src/kfeatures.c does not probe. */
+			if (t->kf.syscall_tp)
+				warn("no id for syscalls:%s (ta_syscall_tps, src/kfeatures.c)",
+				     name);
+			native = false;
+		}
+	}
+	bpf_object__for_each_program(prog, s->obj)
+	{
+		if (!syscall_tp_of(prog))
+			continue;
+		bpf_program__set_autoload(prog, native);
+		/* attach_syscalls(), not libbpf: it would look for a mounted tracefs. */
+		bpf_program__set_autoattach(prog, false);
+	}
+	bpf_program__set_autoload(s->progs.on_sys_enter, !native);
+	bpf_program__set_autoload(s->progs.on_sys_exit, !native);
+	/* What the start record and --features say. */
+	t->kf.syscall_tp = native;
+}
+
+/*
+ * The programs on syscall tracepoints, through perf events opened with the
+ * ids probed (what libbpf's attach does once it has read an id).  Their
+ * links go where the skeleton keeps its own: detach and destroy free them.
+ */
+static int attach_syscalls(struct tracer *t)
+{
+	struct bpf_object_skeleton *sk = t->skel->skeleton;
+
+	for (int i = 0; i < sk->prog_cnt; i++) {
+		struct bpf_program *prog = *sk->progs[i].prog;
+		struct perf_event_attr attr = { .type = PERF_TYPE_TRACEPOINT,
+						.size = sizeof(attr) };
+		const char *name = syscall_tp_of(prog);
+		struct bpf_link *link;
+		int pfd, err;
+
+		if (!name || !bpf_program__autoload(prog))
+			continue;
+		attr.config = syscall_tp_id(&t->kf, name);
+		pfd = syscall(SYS_perf_event_open, &attr, -1, 0, -1, PERF_FLAG_FD_CLOEXEC);
+		if (pfd < 0)
+			return error("cannot open syscalls:%s: %s", name, strerror(errno));
+		link = bpf_program__attach_perf_event(prog, pfd);
+		if (!link) {
+			err = errno;
+			close(pfd);
+			return error("cannot attach to syscalls:%s: %s", name, strerror(err));
+		}
+		*sk->progs[i].link = link;
+	}
+	return 0;
 }
 
 static int pick_programs(struct tracer *t)
@@ -327,6 +421,7 @@ static int pick_programs(struct tracer *t)
 	bpf_program__set_autoload(s->progs.on_exec, t->kf.processes);
 	bpf_program__set_autoload(s->progs.on_exit, t->kf.processes);
 	fallbacks_off(t);
+	pick_syscalls(t);
 	bpf_program__set_autoload(s->progs.flush_held, s->rodata->recorder);
 	if (t->open_scope && !t->kf.processes)
 		return error("kernel %s lacks the sched_process_exec tracepoint with BTF: "
@@ -732,6 +827,16 @@ int trace_main(const struct trace_opts *o)
 		error("cannot size the ring buffer to %u KiB", o->buffer_kib);
 		goto out;
 	}
+	/*
+	 * With the recorder most connections are one summary record: half the
+	 * ring buffer is room enough (it is mapped twice: this is most of the
+	 * tracer's resident memory).
+	 */
+	if (!o->buffer_kib && t.skel->rodata->recorder && !o->filter.all &&
+	    bpf_map__set_max_entries(t.skel->maps.events, 2 << 20)) {
+		error("cannot size the ring buffer to 2048 KiB");
+		goto out;
+	}
 	/* --all: every connection's history, as it was; no summaries. */
 	t.skel->rodata->record_all = o->filter.all;
 	/* Woken once an eighth of the ring waits; else read every POLL_MS. */
@@ -797,6 +902,8 @@ int trace_main(const struct trace_opts *o)
 		error("cannot attach: %s", strerror(-err));
 		goto out_session;
 	}
+	if (attach_syscalls(&t))
+		goto out_session;
 	start_record(&t);
 	started = true;
 	announce_start(&t, o->cmd);

@@ -356,9 +356,9 @@ static int reserve(struct conn *c)
 	/*
 	 * Start small: a healthy connection is one summary event, and thousands
 	 * linger at once waiting for their timewait sock's RST (churn: 11,000 a
-	 * second), so 16 slots each made the tracer's RSS 67 MB where 2 make 20.
+	 * second), so 16 slots each made the tracer's RSS 67 MB where 1 makes 16.
 	 */
-	size_t cap = c->cap ? c->cap * 2 : 2;
+	size_t cap = c->cap ? c->cap * 2 : 1;
 	struct tl_event *ev;
 
 	if (c->n < c->cap)
