@@ -158,6 +158,9 @@ sed -n '2,$p' /tmp/selftest.out | grep -v '^selftest:' | while read -r name caus
 			fi
 		else
 			echo "@@TA case $name FAIL $cause/$err $seen"
+			# The evidence of a failure, in the log: the tracer's records.
+			grep -v '"kind":"process"' "$dir/$name.jsonl" 2>/dev/null | cut -c1-600 |
+				sed 's/^/@@TA log /' | head -n 60
 			sed 's/^/@@TA log /' "$dir/$name.app" 2>/dev/null | head -n 30
 			verdicts "$dir/$name.jsonl" 2>/dev/null | sed 's/^/@@TA log verdict /'
 		fi
