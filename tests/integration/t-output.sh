@@ -112,6 +112,8 @@ fi
 # --- usage errors of the output options ------------------------------------------
 
 expect_exit "--errors-only without --json" 2 "goes with --json" "$TRACER" -p 1 --errors-only
-expect_exit "--all with --json" 2 "is for text" "$TRACER" -p 1 --json --all
+# Live, --all --json asks for every history (a valid run); report cannot.
+expect_exit "report: --all with --json" 2 "is for text" "$TRACER" report --json --all /dev/null
+expect_exit "--all with --errors-only" 2 "contradict" "$TRACER" -p 1 --json --all --errors-only
 expect_exit "bad --port" 2 "invalid port list" "$TRACER" -p 1 --port 80,0
 expect_exit "report: bad --port" 2 "invalid port list" "$TRACER" report --port x /dev/null
