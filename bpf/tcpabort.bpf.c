@@ -1283,12 +1283,16 @@ int BPF_PROG(on_destroy, struct sock *sk)
 	struct rec *rec;
 	__u8 state;
 
-	/* The pointer will be reused: an own id must not outlive its socket. */
+	if (!traced_sock(sk)) {
+		/* The pointer will be reused: an own id must not outlive its socket. */
+		if (!cookie_helper || child_own_id)
+			bpf_map_delete_elem(&own_ids, &key);
+		return 0;
+	}
+	/* Its id first: an own id is deleted just below. */
+	cookie = sock_id(sk);
 	if (!cookie_helper || child_own_id)
 		bpf_map_delete_elem(&own_ids, &key);
-	if (!traced_sock(sk))
-		return 0;
-	cookie = sock_id(sk);
 	si = bpf_map_lookup_elem(&socks, &cookie);
 	if (!si)
 		return 0;
@@ -1544,6 +1548,130 @@ static __always_inline __u32 other_refs(struct file *f)
 }
 
 /*
+ * ---- system calls ----
+ *
+ * Two ways in, chosen by pick_programs() (src/trace.c):
+ *  - natively, one program per call we follow, on that call's own tracepoint
+ *    (syscalls:sys_enter_connect, ...): no other system call of any process
+ *    runs anything of ours;
+ *  - the fallback, raw sys_enter/sys_exit, which every system call of every
+ *    process on the host runs: kept before 6.3, where the results of
+ *    read/write/send/recv come from syscall exits (syscall_io; those are the
+ *    hottest calls anyway), and where the syscall tracepoints cannot be
+ *    attached (their ids are read from tracefs: src/kfeatures.c).
+ * Both take the same bodies below: what is recorded and when is the same.
+ * close() is recorded at entry, the others at exit.  Arguments the exit
+ * needs are kept per thread in sys_pending.  The caller is checked before a
+ * body runs (sys_exit_accept checks it itself): the bodies assume a traced
+ * process.
+ */
+
+/* Keeps a call's arguments for its exit. */
+static __always_inline void sys_keep(const struct sys_args *args)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+
+	bpf_map_update_elem(&sys_pending, &tid, args, BPF_ANY);
+}
+
+/* connect(fd, addr, len): the address family asked for (AF_UNSPEC disconnects). */
+static __always_inline void sys_enter_connect(int fd, const void *uaddr)
+{
+	struct sys_args args = { .sys = TA_SYS_CONNECT, .fd = fd };
+	__u16 family = 0;
+
+	bpf_probe_read_user(&family, sizeof(family), uaddr);
+	args.arg = family;
+	sys_keep(&args);
+}
+
+static __always_inline void sys_enter_shutdown(int fd, int how)
+{
+	struct sys_args args = { .sys = TA_SYS_SHUTDOWN, .fd = fd, .arg = how };
+
+	sys_keep(&args);
+}
+
+/* getsockopt(fd, level, optname, optval, optlen): only SO_ERROR, whose value is read at exit. */
+static __always_inline void sys_enter_getsockopt(int fd, unsigned long level, unsigned long optname,
+						 __u64 optval)
+{
+	struct sys_args args = { .sys = TA_SYS_SO_ERROR, .fd = fd, .optval = optval };
+
+	if (level != SOL_SOCKET || optname != SO_ERROR)
+		return;
+	sys_keep(&args);
+}
+
+/* close() is recorded at entry: its teardown (FIN, RST, destroy) follows. */
+static __always_inline void sys_enter_close(int fd)
+{
+	struct file *f = NULL;
+	struct sock *sk = fd_to_sock_file(fd, &f);
+	__u64 cookie = sock_id_read(sk);
+	struct sock_info *si = cookie ? bpf_map_lookup_elem(&socks, &cookie) : NULL;
+	__u32 refs;
+
+	if (!si)
+		return;
+	refs = other_refs(f);
+	if (!refs)
+		si->flags |= SI_CLOSED;
+	si->runs = 0;
+	emit_pending(cookie, si,
+		     EV(.kind = TA_EV_SYSCALL, .state = BPF_CORE_READ(sk, __sk_common.skc_state),
+			.b = TA_SYS_CLOSE, .c = fd, .aux = refs));
+}
+
+/* A call's result on the socket behind fd (accept: the new one). */
+static __always_inline void sys_result(__u32 sys, int fd, __s32 c, long ret)
+{
+	struct sock_info *si;
+	struct sock *sk = fd_to_sock(fd);
+	__u64 cookie = sock_id_read(sk);
+
+	if (!cookie)
+		return;
+	si = bpf_map_lookup_elem(&socks, &cookie);
+	if (!si) {
+		/* The fd is in our fd table: we own it. */
+		si = track(cookie, (void *)sk, current_tgid());
+		if (!si)
+			return;
+	}
+	si->runs = 0;
+	emit_pending(cookie, si,
+		     EV(.kind = TA_EV_SYSCALL, .state = BPF_CORE_READ(sk, __sk_common.skc_state),
+			.a = ret, .b = sys, .c = c));
+}
+
+/* The exit of connect, shutdown or getsockopt(SO_ERROR), with what its entry kept. */
+static __always_inline void sys_exit_kept(struct sys_args *args, __u32 tid, long ret)
+{
+	__u32 sys = args->sys;
+	int fd = args->fd;
+	__s32 c = args->arg;
+
+	if (sys == TA_SYS_SO_ERROR && ret == 0)
+		bpf_probe_read_user(&c, sizeof(c), (void *)args->optval);
+	bpf_map_delete_elem(&sys_pending, &tid);
+	sys_result(sys, fd, c, ret);
+}
+
+/*
+ * accept/accept4: the new socket, taken at exit only (the caller is checked
+ * here).  An error has no socket to pin it on.
+ */
+static __always_inline void sys_exit_accept(long ret)
+{
+	if (ret < 0 || !tgid_traced(current_tgid()))
+		return;
+	sys_result(TA_SYS_ACCEPT, (int)ret, 0, ret);
+}
+
+/* -- the fallback: every system call (raw sys_enter/sys_exit) -- */
+
+/*
  * Before 6.3 there is no sock_send_length/sock_recv_length: the results of
  * send/recv/read/write (and their vector forms) on a TCP socket are taken
  * at sys_exit instead.  Internal codes, never emitted as syscall records.
@@ -1570,85 +1698,44 @@ SEC("tp_btf/sys_enter")
 int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
 {
 	struct sys_args args = {};
-	__u32 tid;
+	struct sock *sk;
 
+	/* accept and accept4 are taken at their exit alone. */
+	if (!ta_syscall_wanted(id) || id == TA_NR_accept || id == TA_NR_accept4 ||
+	    !tgid_traced(current_tgid()))
+		return 0;
 	switch (id) {
 	case TA_NR_connect:
-		args.sys = TA_SYS_CONNECT;
-		break;
-	case TA_NR_accept:
-	case TA_NR_accept4:
-		args.sys = TA_SYS_ACCEPT;
-		break;
+		sys_enter_connect((int)PT_REGS_PARM1_CORE_SYSCALL(regs),
+				  (const void *)PT_REGS_PARM2_CORE_SYSCALL(regs));
+		return 0;
 	case TA_NR_shutdown:
-		args.sys = TA_SYS_SHUTDOWN;
-		break;
+		sys_enter_shutdown((int)PT_REGS_PARM1_CORE_SYSCALL(regs),
+				   (int)PT_REGS_PARM2_CORE_SYSCALL(regs));
+		return 0;
 	case TA_NR_close:
-		args.sys = TA_SYS_CLOSE;
-		break;
+		sys_enter_close((int)PT_REGS_PARM1_CORE_SYSCALL(regs));
+		return 0;
 	case TA_NR_getsockopt:
-		args.sys = TA_SYS_SO_ERROR;
-		break;
-	default:
-		if (!syscall_io || !io_syscall(id))
-			return 0;
-		args.sys = id == TA_NR_write || id == TA_NR_writev || id == TA_NR_sendto ||
-					   id == TA_NR_sendmsg
-				   ? SYS_IO_SEND
-				   : SYS_IO_RECV;
-	}
-	if (!tgid_traced(current_tgid()))
-		return 0;
-	args.fd = (int)PT_REGS_PARM1_CORE_SYSCALL(regs);
-	if (args.sys == SYS_IO_SEND || args.sys == SYS_IO_RECV) {
-		struct sock *sk = fd_to_sock(args.fd);
-
-		if (!sk)
-			return 0;
-		args.sk = (__u64)sk;
-		if (id == TA_NR_sendto || id == TA_NR_recvfrom)
-			args.arg = (int)PT_REGS_PARM4_CORE_SYSCALL(regs);
-		else if (id == TA_NR_sendmsg || id == TA_NR_recvmsg)
-			args.arg = (int)PT_REGS_PARM3_CORE_SYSCALL(regs);
-		tid = (__u32)bpf_get_current_pid_tgid();
-		bpf_map_update_elem(&sys_pending, &tid, &args, BPF_ANY);
+		sys_enter_getsockopt(
+			(int)PT_REGS_PARM1_CORE_SYSCALL(regs), PT_REGS_PARM2_CORE_SYSCALL(regs),
+			PT_REGS_PARM3_CORE_SYSCALL(regs), PT_REGS_PARM4_CORE_SYSCALL(regs));
 		return 0;
 	}
-	if (args.sys == TA_SYS_SO_ERROR) {
-		if (PT_REGS_PARM2_CORE_SYSCALL(regs) != SOL_SOCKET ||
-		    PT_REGS_PARM3_CORE_SYSCALL(regs) != SO_ERROR)
-			return 0;
-		args.optval = PT_REGS_PARM4_CORE_SYSCALL(regs);
-	} else if (args.sys == TA_SYS_SHUTDOWN) {
-		args.arg = (int)PT_REGS_PARM2_CORE_SYSCALL(regs);
-	} else if (args.sys == TA_SYS_CONNECT) {
-		__u16 family = 0;
-
-		bpf_probe_read_user(&family, sizeof(family),
-				    (void *)PT_REGS_PARM2_CORE_SYSCALL(regs));
-		args.arg = family;
-	} else if (args.sys == TA_SYS_CLOSE) {
-		/* close() is recorded at entry: its teardown (FIN, RST, destroy) follows. */
-		struct file *f = NULL;
-		struct sock *sk = fd_to_sock_file(args.fd, &f);
-		__u64 cookie = sock_id_read(sk);
-		struct sock_info *si = cookie ? bpf_map_lookup_elem(&socks, &cookie) : NULL;
-		__u32 refs;
-
-		if (!si)
-			return 0;
-		refs = other_refs(f);
-		if (!refs)
-			si->flags |= SI_CLOSED;
-		si->runs = 0;
-		emit_pending(cookie, si,
-			     EV(.kind = TA_EV_SYSCALL,
-				.state = BPF_CORE_READ(sk, __sk_common.skc_state),
-				.b = TA_SYS_CLOSE, .c = args.fd, .aux = refs));
+	/* syscall_io: the socket is resolved at entry, the result taken at exit. */
+	sk = fd_to_sock((int)PT_REGS_PARM1_CORE_SYSCALL(regs));
+	if (!sk)
 		return 0;
-	}
-	tid = (__u32)bpf_get_current_pid_tgid();
-	bpf_map_update_elem(&sys_pending, &tid, &args, BPF_ANY);
+	args.sk = (__u64)sk;
+	args.sys =
+		id == TA_NR_write || id == TA_NR_writev || id == TA_NR_sendto || id == TA_NR_sendmsg
+			? SYS_IO_SEND
+			: SYS_IO_RECV;
+	if (id == TA_NR_sendto || id == TA_NR_recvfrom)
+		args.arg = (int)PT_REGS_PARM4_CORE_SYSCALL(regs);
+	else if (id == TA_NR_sendmsg || id == TA_NR_recvmsg)
+		args.arg = (int)PT_REGS_PARM3_CORE_SYSCALL(regs);
+	sys_keep(&args);
 	return 0;
 }
 
@@ -1656,53 +1743,35 @@ SEC("tp_btf/sys_exit")
 int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	long id = TA_SYSCALL_NR(regs);
 	struct sys_args *args;
-	struct sock_info *si;
 	struct sock *sk;
 	__u64 cookie;
-	__s32 c = 0;
-	__u32 sys;
-	int fd;
+	bool tx;
+	__s32 c;
 
 	/* Every process's every syscall passes here: no map lookup unless it is ours. */
-	if (!ta_syscall_wanted(TA_SYSCALL_NR(regs)))
+	if (!ta_syscall_wanted(id))
 		return 0;
+	if (id == TA_NR_accept || id == TA_NR_accept4) {
+		sys_exit_accept(ret);
+		return 0;
+	}
 	args = bpf_map_lookup_elem(&sys_pending, &tid);
 	if (!args)
 		return 0;
-	sys = args->sys;
-	if (sys == SYS_IO_SEND || sys == SYS_IO_RECV) {
-		/* The fd holds the socket for the whole call: the pointer is still it. */
-		sk = (struct sock *)args->sk;
-		c = args->arg;
-		bpf_map_delete_elem(&sys_pending, &tid);
-		/* Never seen by any hook yet: the caller owns it, and it needs an id. */
-		cookie = ensure_id(sk, sock_id_read(sk));
-		io_result(cookie, sk, NULL, ret, c, sys == SYS_IO_SEND);
+	if (args->sys != SYS_IO_SEND && args->sys != SYS_IO_RECV) {
+		sys_exit_kept(args, tid, ret);
 		return 0;
 	}
-	fd = sys == TA_SYS_ACCEPT ? (int)ret : args->fd;
+	/* The fd holds the socket for the whole call: the pointer is still it. */
+	sk = (struct sock *)args->sk;
 	c = args->arg;
-	if (sys == TA_SYS_SO_ERROR && ret == 0)
-		bpf_probe_read_user(&c, sizeof(c), (void *)args->optval);
+	tx = args->sys == SYS_IO_SEND;
 	bpf_map_delete_elem(&sys_pending, &tid);
-	if (sys == TA_SYS_ACCEPT && ret < 0)
-		return 0; /* no socket to pin an accept error on */
-	sk = fd_to_sock(fd);
-	cookie = sock_id_read(sk);
-	if (!cookie)
-		return 0;
-	si = bpf_map_lookup_elem(&socks, &cookie);
-	if (!si) {
-		/* The fd is in our fd table: we own it. */
-		si = track(cookie, (void *)sk, current_tgid());
-		if (!si)
-			return 0;
-	}
-	si->runs = 0;
-	emit_pending(cookie, si,
-		     EV(.kind = TA_EV_SYSCALL, .state = BPF_CORE_READ(sk, __sk_common.skc_state),
-			.a = ret, .b = sys, .c = c));
+	/* Never seen by any hook yet: the caller owns it, and it needs an id. */
+	cookie = ensure_id(sk, sock_id_read(sk));
+	io_result(cookie, sk, NULL, ret, c, tx);
 	return 0;
 }
 
