@@ -1669,6 +1669,85 @@ static __always_inline void sys_exit_accept(long ret)
 	sys_result(TA_SYS_ACCEPT, (int)ret, 0, ret);
 }
 
+/* The exit programs of calls whose entry kept their arguments. */
+static __always_inline void sys_exit_pending(long ret)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct sys_args *args = bpf_map_lookup_elem(&sys_pending, &tid);
+
+	if (args)
+		sys_exit_kept(args, tid, ret);
+}
+
+/* -- natively: the calls' own tracepoints (classic format: args[6] / ret) -- */
+
+SEC("tracepoint/syscalls/sys_enter_connect")
+int on_connect(struct trace_event_raw_sys_enter *ctx)
+{
+	if (tgid_traced(current_tgid()))
+		sys_enter_connect((int)ctx->args[0], (const void *)ctx->args[1]);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_connect")
+int on_connect_ret(struct trace_event_raw_sys_exit *ctx)
+{
+	sys_exit_pending(ctx->ret);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept")
+int on_accept_ret(struct trace_event_raw_sys_exit *ctx)
+{
+	sys_exit_accept(ctx->ret);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept4")
+int on_accept4_ret(struct trace_event_raw_sys_exit *ctx)
+{
+	sys_exit_accept(ctx->ret);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_shutdown")
+int on_shutdown(struct trace_event_raw_sys_enter *ctx)
+{
+	if (tgid_traced(current_tgid()))
+		sys_enter_shutdown((int)ctx->args[0], (int)ctx->args[1]);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_shutdown")
+int on_shutdown_ret(struct trace_event_raw_sys_exit *ctx)
+{
+	sys_exit_pending(ctx->ret);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_close")
+int on_close(struct trace_event_raw_sys_enter *ctx)
+{
+	if (tgid_traced(current_tgid()))
+		sys_enter_close((int)ctx->args[0]);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_getsockopt")
+int on_sockopt(struct trace_event_raw_sys_enter *ctx)
+{
+	if (tgid_traced(current_tgid()))
+		sys_enter_getsockopt((int)ctx->args[0], ctx->args[1], ctx->args[2], ctx->args[3]);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_getsockopt")
+int on_sockopt_ret(struct trace_event_raw_sys_exit *ctx)
+{
+	sys_exit_pending(ctx->ret);
+	return 0;
+}
+
 /* -- the fallback: every system call (raw sys_enter/sys_exit) -- */
 
 /*

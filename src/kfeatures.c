@@ -1,7 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/mount.h>
+#include <linux/perf_event.h>
+#include <mntent.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -13,6 +20,26 @@
 #include "util.h"
 
 #define VMLINUX_BTF "/sys/kernel/btf/vmlinux"
+
+#ifndef TRACEFS_MAGIC
+#define TRACEFS_MAGIC 0x74726163
+#endif
+/* The new mount API (5.2), which not every libc wraps: the same numbers on every architecture. */
+#ifndef SYS_fsopen
+#define SYS_fsopen 430
+#endif
+#ifndef SYS_fsconfig
+#define SYS_fsconfig 431
+#endif
+#ifndef SYS_fsmount
+#define SYS_fsmount 432
+#endif
+
+const char *const ta_syscall_tps[TA_SYSCALL_TPS] = {
+	"sys_enter_connect", "sys_exit_connect",     "sys_exit_accept",
+	"sys_exit_accept4",  "sys_enter_shutdown",   "sys_exit_shutdown",
+	"sys_enter_close",   "sys_enter_getsockopt", "sys_exit_getsockopt",
+};
 
 /*
  * Arguments of a tp_btf target after the context, or -1 if the kernel has
@@ -81,6 +108,110 @@ static bool load_rst_reasons(const struct btf *btf, struct kfeatures *kf)
 	return true;
 }
 
+/*
+ * tracefs, where the kernel gives each tracepoint's id (events/CAT/NAME/id),
+ * as a directory fd, or -1.  It is not mounted everywhere (on a fresh
+ * machine of ours it is not), and the tracer leaves no mount behind:
+ *  - a tracefs mounted already (found in /proc/self/mounts) is used as is;
+ *  - else a detached tracefs mount is made (fsopen + fsmount, 5.2): it is
+ *    attached to no mount namespace, so nobody sees it, and it goes away
+ *    with its fd (at the latest when the tracer exits, however it exits).
+ * The tracer never changes mount namespace: -o paths, /proc, the cgroup
+ * lookup (src/scope.c) and the -- CMD child all see the host's mounts.  The
+ * loader opens the tracepoints' perf events itself with the ids read here,
+ * since libbpf would look for them in a mounted tracefs only.
+ * /sys/kernel/debug/tracing is not looked into unless it is mounted: where
+ * debugfs is, that would automount tracefs there for good.
+ */
+static int tracefs_open(void)
+{
+	FILE *m = setmntent("/proc/self/mounts", "r");
+	struct mntent *e;
+	struct statfs st;
+	int fd = -1, fs;
+
+	while (m && (e = getmntent(m))) {
+		if (strcmp(e->mnt_type, "tracefs"))
+			continue;
+		fd = open(e->mnt_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd >= 0 && !fstatfs(fd, &st) && st.f_type == TRACEFS_MAGIC)
+			break;
+		if (fd >= 0)
+			close(fd);
+		fd = -1;
+	}
+	if (m)
+		endmntent(m);
+	if (fd >= 0)
+		return fd;
+	fs = syscall(SYS_fsopen, "tracefs", FSOPEN_CLOEXEC);
+	if (fs < 0)
+		return -1;
+	if (!syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0))
+		fd = syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC, 0);
+	close(fs);
+	return fd;
+}
+
+static int tracepoint_id(int tracefs, const char *category, const char *name)
+{
+	char path[192], buf[32], *end;
+	ssize_t n;
+	long id;
+	int fd;
+
+	snprintf(path, sizeof(path), "events/%s/%s/id", category, name);
+	fd = openat(tracefs, path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	id = strtol(buf, &end, 10);
+	return end != buf && id > 0 && id < 1L << 30 ? (int)id : -1;
+}
+
+/*
+ * The syscall tracepoints (CONFIG_FTRACE_SYSCALLS): every id found, and a
+ * perf event opens on one (the loader attaches through perf events).
+ */
+static bool probe_syscall_tracepoints(struct kfeatures *kf)
+{
+	struct perf_event_attr attr = {
+		.type = PERF_TYPE_TRACEPOINT,
+		.size = sizeof(attr),
+		.disabled = 1,
+	};
+	int dir = tracefs_open(), fd;
+	bool all = dir >= 0;
+
+	for (int i = 0; i < TA_SYSCALL_TPS; i++) {
+		kf->syscall_tp_ids[i] =
+			dir >= 0 ? tracepoint_id(dir, "syscalls", ta_syscall_tps[i]) : -1;
+		all = all && kf->syscall_tp_ids[i] > 0;
+	}
+	if (dir >= 0)
+		close(dir);
+	if (!all)
+		return false;
+	attr.config = kf->syscall_tp_ids[0];
+	fd = syscall(SYS_perf_event_open, &attr, -1, 0, -1, PERF_FLAG_FD_CLOEXEC);
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
+int syscall_tp_id(const struct kfeatures *kf, const char *name)
+{
+	for (int i = 0; i < TA_SYSCALL_TPS; i++)
+		if (!strcmp(name, ta_syscall_tps[i]))
+			return kf->syscall_tp_ids[i];
+	return -1;
+}
+
 int probe_kernel(struct kfeatures *kf)
 {
 	struct utsname u;
@@ -126,6 +257,7 @@ int probe_kernel(struct kfeatures *kf)
 			probe_tp_btf(btf, "sched_process_exec") == 3 &&
 			probe_tp_btf(btf, "sched_process_exit") >= 1;
 	btf__free(btf);
+	kf->syscall_tp = probe_syscall_tracepoints(kf);
 	return 0;
 }
 
@@ -171,6 +303,17 @@ int kfeatures_paths(const struct kfeatures *kf, struct kpath *p, int max)
 	     "read, write, send and recv results from syscall exits (no sock_send_length "
 	     "before 6.3)",
 	     "sendfile, splice, io_uring and sendmmsg/recvmmsg calls are not seen");
+	PATH("system calls", kf->send_recv_length && kf->syscall_tp,
+	     "only connect, accept, shutdown, close and getsockopt run our programs, on their "
+	     "own tracepoints (syscalls:sys_enter_*, sys_exit_*)",
+	     kf->send_recv_length
+		     ? "every system call of every process runs our programs (raw sys_enter, "
+		       "sys_exit): the syscall tracepoints cannot be attached (their ids are "
+		       "read from tracefs)"
+		     : "every system call of every process runs our programs (raw sys_enter, "
+		       "sys_exit): before 6.3, read, write, send and recv results come from "
+		       "their exits",
+	     NULL);
 	PATH("stored socket errors", kf->error_report, "every error report (inet_sk_error_report)",
 	     "the socket's error read when it moves to CLOSE (no inet_sk_error_report before "
 	     "5.14)",

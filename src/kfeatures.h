@@ -13,6 +13,13 @@
 
 #define TA_MAX_RST_REASONS 64
 
+/*
+ * The syscall tracepoints that programs of bpf/tcpabort.bpf.c attach to one
+ * by one (SEC("tracepoint/syscalls/NAME")), probed together.
+ */
+#define TA_SYSCALL_TPS 9
+extern const char *const ta_syscall_tps[TA_SYSCALL_TPS];
+
 struct kfeatures {
 	bool rst_reason;       /* tcp_send_reset carries enum sk_rst_reason: 6.10+ */
 	bool send_recv_length; /* sock:sock_send_length / sock_recv_length: 6.3+ */
@@ -30,6 +37,10 @@ struct kfeatures {
 	bool processes;	       /* sched_process_fork/exec/exit with BTF: 5.5+ */
 	bool recorder;	       /* socket storage in tracing programs (5.11): the kernel-side
 				* flight recorder */
+	bool syscall_tp;       /* syscalls:sys_enter_X / sys_exit_X attach: their ids read
+				* from tracefs, a perf event opened */
+	/* Their ids, in the order of ta_syscall_tps[]; -1: not found. */
+	int syscall_tp_ids[TA_SYSCALL_TPS];
 	char rst_names[TA_MAX_RST_REASONS][TA_NAME_LEN]; /* by the kernel's numbers */
 	char kernel[128];
 };
@@ -52,6 +63,8 @@ int kfeatures_main(bool json);
 int probe_kernel(struct kfeatures *kf);
 /* Is the running kernel older than major.minor?  Only for wording a failure. */
 bool kernel_before(int major, int minor);
+/* The id of tracepoint syscalls/NAME probed into kf, or -1. */
+int syscall_tp_id(const struct kfeatures *kf, const char *name);
 /* The kernel's name for an RST reason number, "" if it has none. */
 const char *rst_reason_name(const struct kfeatures *kf, int reason);
 
