@@ -129,7 +129,7 @@ wait "$noise" 2>/dev/null
 fresh_ns
 out=$WORK/listener.jsonl
 # --all: the healthy child's history itself, not the kernel's summary of it.
-run_traced "$NS" "$out" --json --all python3 "$PY" serve-after-pause
+run_traced "$NS" "$out" "--json --all" python3 "$PY" serve-after-pause
 # The child is cloned from the listener, so its first move reads LISTEN -> SYN_RECV.
 check "listener: child adopted at its birth (LISTEN -> SYN_RECV), in softirq" "$out" \
 	'(map(select(.type=="start"))[0].pids[0]) as $p | [map(select(.type=="event" and .pid==$p)) | group_by(.cookie)[] | .[0] | select(.kind=="state" and .old=="LISTEN" and .new=="SYN_RECV" and .other_task)] | length == 1'
