@@ -55,8 +55,20 @@ int main(int argc, char **argv)
 	/* Programs for hooks this kernel lacks would fail the whole load. */
 	bpf_object__for_each_program(prog, obj)
 	{
-		const char *hook = strchr(bpf_program__section_name(prog), '/') + 1;
+		const char *sec = bpf_program__section_name(prog);
+		const char *hook = strchr(sec, '/') + 1;
+		char path[256];
 
+		/* A syscall tracepoint is there when tracefs lists it. */
+		if (!strncmp(sec, "tracepoint/", 11)) {
+			snprintf(path, sizeof(path), "/sys/kernel/tracing/events/%s/id", hook);
+			if (access(path, R_OK)) {
+				fprintf(stderr, "bench-empty: no tracepoint %s here, skipped\n",
+					hook);
+				bpf_program__set_autoload(prog, false);
+			}
+			continue;
+		}
 		if (libbpf_find_vmlinux_btf_id(hook, BPF_TRACE_RAW_TP) < 0) {
 			fprintf(stderr, "bench-empty: no tracepoint %s here, skipped\n", hook);
 			bpf_program__set_autoload(prog, false);

@@ -25,6 +25,8 @@ Environment:
   BENCH_EXIT_TIMEOUT=15 seconds a tracer gets to exit after SIGINT
   BENCH_TRACER_ARGS     extra tracer arguments (default: --json)
   BENCH_KEEP=DIR        keep the tracers' output files in DIR
+  BENCH_HELD=20000      after the rounds, once: this many connections held
+  BENCH_HELD_CHURN=200000  open while this many churn, all traced (0: skip)
   BUILD=build           where churn, bench-empty and empty.bpf.o are
   TRACER=$BUILD/tcpabort-trace
 """
@@ -77,6 +79,8 @@ THREADS = env_num("BENCH_THREADS", 1)
 EXIT_TIMEOUT = env_num("BENCH_EXIT_TIMEOUT", 15.0, float)
 TRACER_ARGS = shlex.split(os.environ.get("BENCH_TRACER_ARGS", "--json"))
 KEEP = os.environ.get("BENCH_KEEP", "")
+HELD = env_num("BENCH_HELD", 20000)
+HELD_CHURN = env_num("BENCH_HELD_CHURN", 200000)
 NETNS = f"tabench{os.getpid()}"
 
 children = []  # Popen objects still to be stopped on the way out
@@ -293,7 +297,12 @@ def one_run(cfg, rnd):
     out = os.path.join(WORK, f"trace-{cfg}-{rnd}.jsonl")
     bpf_pid = None
     if cfg == "B":
-        loader = spawn([EMPTY, EMPTY_OBJ], stdout=subprocess.PIPE, text=True)
+        # libbpf reads the syscall tracepoints' ids from tracefs: mount one
+        # where only the loader sees it.
+        loader = spawn(["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                        "mountpoint -q /sys/kernel/tracing || "
+                        "mount -t tracefs nodev /sys/kernel/tracing; exec \"$0\" \"$1\"",
+                        EMPTY, EMPTY_OBJ], stdout=subprocess.PIPE, text=True)
         lines = []
         for line in loader.stdout:
             lines.append(line)
@@ -407,6 +416,85 @@ def one_run(cfg, rnd):
         else:
             os.unlink(out)
     return res
+
+
+def causes_of(path):
+    """Connection records by cause (amending records replace what they amend),
+    incomplete ones, and the end record."""
+    by_cookie, end = {}, None
+    with open(path, "rb") as f:
+        for line in f:
+            if line.startswith(b'{"type":"connection"'):
+                r = json.loads(line)
+                by_cookie[r["cookie"]] = (r["cause"], r["complete"])
+            elif line.startswith(b'{"type":"end"'):
+                end = json.loads(line)
+    causes, incomplete = {}, 0
+    for cause, complete in by_cookie.values():
+        causes[cause] = causes.get(cause, 0) + 1
+        incomplete += not complete
+    return causes, incomplete, end
+
+
+def held_run():
+    """HELD connections open while HELD_CHURN churn through, all traced: is
+    every held one still followed to its end (an RST each), or reported?"""
+    out = os.path.join(WORK, "trace-held.jsonl")
+    tmp = os.path.join(WORK, "churn-held")
+    with open(tmp, "wb") as o, open(tmp + ".err", "wb") as e:
+        churn = spawn(["ip", "netns", "exec", NETNS, CHURN, "-P", "-H", str(HELD), "-n",
+                       str(HELD_CHURN), "-d", "0", "-r", str(RESET_PCT)], stdout=o, stderr=e,
+                      stdin=subprocess.DEVNULL)
+    if not wait_line(tmp + ".err", r"paused", 10, churn):
+        raise RuntimeError("churn -H did not pause")
+    tracer, terr = start_tracer(churn.pid, out)
+    hwm = [0]
+
+    def sample():
+        hwm[0] = max(hwm[0], vm_hwm_kib(tracer.pid))
+
+    t0 = time.monotonic()
+    churn.send_signal(signal.SIGUSR1)
+    reap(churn, 3600, sample)
+    t_end = time.monotonic()
+    status, _ = reap(tracer, EXIT_TIMEOUT, sample)
+    exit_s = time.monotonic() - t_end if status is not None else None
+    if status is None:
+        stop(tracer)
+    text = open(tmp).read()
+    m = re.search(r"connections=(\d+) resets=(\d+).*held=(\d+) held_reset=(\d+)", text)
+    if not m:
+        raise RuntimeError(f"churn -H printed no result: {text.strip()}")
+    conns, resets, held, held_reset = (int(x) for x in m.groups())
+    causes, incomplete, end = causes_of(out)
+    res = {"held": held, "held_reset": held_reset, "connections": conns, "resets": resets,
+           "seconds": t_end - t0, "causes": causes, "incomplete": incomplete,
+           "lost": end["lost"] if end else None,
+           "untracked": end.get("untracked") if end else None,
+           "peak_rss_kib": hwm[0] or None, "exit_s": exit_s,
+           "tracer_stderr": open(terr).read().strip()[-2000:]}
+    # Each held connection ends in an RST: the client end says linger_zero,
+    # the server end peer_reset; so do the churn's resets.
+    res["reset_ends_expected"] = 2 * (resets + held_reset)
+    res["reset_ends_explained"] = (causes.get("reset_sent_linger_zero", 0)
+                                   + causes.get("peer_reset", 0))
+    res["orderly_expected"] = 2 * (conns - resets)
+    res["orderly"] = causes.get("orderly_close", 0)
+    if KEEP:
+        os.makedirs(KEEP, exist_ok=True)
+        shutil.move(out, os.path.join(KEEP, os.path.basename(out)))
+    return res
+
+
+def held_line(h):
+    return (f"held: {h['held']:,} connections held open while {h['connections']:,} churned "
+            f"({h['seconds']:.0f} s), all traced: reset ends explained "
+            f"{h['reset_ends_explained']:,} of {h['reset_ends_expected']:,}, orderly "
+            f"{h['orderly']:,} of {h['orderly_expected']:,}, incomplete {h['incomplete']:,}, "
+            f"other causes {sum(v for k, v in h['causes'].items() if k not in ('reset_sent_linger_zero', 'peer_reset', 'orderly_close')):,}, "
+            f"lost {h['lost']}, untracked {h['untracked']}; tracer peak RSS "
+            f"{fmt((h['peak_rss_kib'] or 0) / 1024, '.0f')} MiB, exit "
+            f"{fmt(h['exit_s'], '.2f', 'killed')} s after the load")
 
 
 def median(xs):
@@ -533,6 +621,7 @@ def main():
     stats_was = open(STATS_SYSCTL).read().strip()
     WORK = tempfile.mkdtemp(prefix="tabench.")
     runs = []
+    held = None
     try:
         subprocess.run(["ip", "netns", "add", NETNS], check=True)
         subprocess.run(["ip", "-n", NETNS, "link", "set", "lo", "up"], check=True)
@@ -558,6 +647,9 @@ def main():
                     extra += (f", CPU {r['tracer_cpu_pct']:.0f} %, exit "
                               f"{fmt(r['exit_s'], '.2f', 'killed')} s")
                 log(f"round {rnd + 1} {cfg}: {r['rate']:,.0f}/s{extra}")
+        if HELD and HELD_CHURN:
+            held = held_run()
+            log(held_line(held))
     except KeyboardInterrupt:
         log("interrupted")
         return 130
@@ -589,6 +681,8 @@ def main():
     print(cost_breakdown(runs, "C"))
     print("in-kernel time by program, D (tracing an idle process):")
     print(cost_breakdown(runs, "D"))
+    if held:
+        print("\n" + held_line(held))
     out = os.environ.get("BENCH_JSON")
     if out:
         with open(out, "w") as f:
@@ -597,7 +691,7 @@ def main():
                        "params": {"rounds": ROUNDS, "seconds": SECONDS, "reset_pct": RESET_PCT,
                                   "threads": THREADS, "tracer": TRACER,
                                   "tracer_args": TRACER_ARGS},
-                       "summary": rows, "runs": runs}, f, indent=1)
+                       "summary": rows, "runs": runs, "held": held}, f, indent=1)
             f.write("\n")
         log(f"JSON written to {out}")
     return 0
