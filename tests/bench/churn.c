@@ -375,9 +375,22 @@ int main(int argc, char **argv)
 		struct rlimit rl;
 
 		if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < 2 * opt.held + 1024) {
-			rl.rlim_cur = rl.rlim_max < 2 * opt.held + 1024 ? rl.rlim_max
-									: 2 * opt.held + 1024;
-			setrlimit(RLIMIT_NOFILE, &rl);
+			/* Root may raise the hard limit too, where it has CAP_SYS_RESOURCE. */
+			rl.rlim_cur = rl.rlim_max = 2 * opt.held + 1024;
+			if (setrlimit(RLIMIT_NOFILE, &rl) && !getrlimit(RLIMIT_NOFILE, &rl)) {
+				rl.rlim_cur = rl.rlim_max;
+				setrlimit(RLIMIT_NOFILE, &rl);
+			}
+			getrlimit(RLIMIT_NOFILE, &rl);
+			/* Room for the churn: what the limit allows, less 1024. */
+			if (rl.rlim_cur < 2 * opt.held + 1024) {
+				unsigned long room = rl.rlim_cur > 2048 ? (rl.rlim_cur - 1024) / 2 : 0;
+
+				fprintf(stderr,
+					"churn: RLIMIT_NOFILE is %lu: holding %lu connections, not %lu\n",
+					(unsigned long)rl.rlim_cur, room, opt.held);
+				opt.held = room;
+			}
 		}
 		held_fds = calloc(opt.held, sizeof(*held_fds));
 		if (!held_fds)
