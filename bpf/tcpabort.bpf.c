@@ -71,6 +71,7 @@ const volatile __u64 wake_bytes = 0;	/* wake the reader once this much waits; 0:
 __u64 untracked = 0;	   /* sockets of traced processes not traced: the socket table was full */
 __u64 nostore = 0;	   /* recorder: traced sockets whose storage is not made yet */
 __u64 queued_children = 0; /* children waiting in seeded listeners' queues at attach */
+__u64 ends_lost = 0;	   /* connections whose end reached user space in no form at all */
 __u32 draining = 0;	   /* tracing ends: every recorder sends what it holds at once */
 
 /* Per-socket state, keyed by cookie. */
@@ -1309,6 +1310,16 @@ int BPF_PROG(on_destroy, struct sock *sk)
 		emit_other(cookie, si, EV(.kind = TA_EV_DESTROY, .sk = sk, .state = state));
 		if (rec)
 			flush(cookie, si, rec);
+		/*
+		 * Its history did not fit in the ring buffer (a burst of ends):
+		 * a bare destroy still may, and then user space knows that this
+		 * connection ended with its events lost, not only that some were.
+		 */
+		if (rec && si->lost)
+			stream(cookie, si, EV(.kind = TA_EV_DESTROY, .state = state));
+		/* Not even that: counted, so that no connection goes missing unsaid. */
+		if (rec && si->lost)
+			__sync_fetch_and_add(&ends_lost, 1);
 	}
 	if (si->flags & SI_NOSTORE) {
 		si->flags &= ~SI_NOSTORE;

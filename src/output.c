@@ -841,6 +841,11 @@ void out_end(struct out *o, const struct end_info *e)
 				"# %" PRIu64 " events not read: stopped with a backlog (open "
 				"connections marked INCOMPLETE)\n",
 				e->unread);
+		if (e->ends_lost)
+			fprintf(o->f,
+				"# %" PRIu64 " connection%s ended with their history lost: no "
+				"verdict, or an INCOMPLETE one (see -b)\n",
+				e->ends_lost, e->ends_lost == 1 ? "" : "s");
 		if (e->untracked)
 			fprintf(o->f,
 				"# %" PRIu64 " socket%s of the traced processes not traced: the "
@@ -855,6 +860,7 @@ void out_end(struct out *o, const struct end_info *e)
 		jw_u64(&w, "unread", e->unread);
 		jw_u64(&w, "connections", e->connections);
 		jw_u64(&w, "untracked", e->untracked);
+		jw_u64(&w, "connections_lost", e->ends_lost);
 		jw_obj_close(&w);
 	}
 	flush(o);

@@ -111,6 +111,7 @@ struct end_info {
 	uint64_t unread;      /* events left unread: stopped by a signal with a backlog */
 	uint64_t connections; /* connection records written */
 	uint64_t untracked;   /* sockets of traced processes the kernel side had no room for */
+	uint64_t ends_lost;   /* connections whose end was lost whole: no record for them */
 };
 
 void out_end(struct out *o, const struct end_info *e);

@@ -984,13 +984,20 @@ out_session:
 					.lost = kernel_lost,
 					.unread = t.skipped,
 					.connections = t.session.connections,
-					.untracked = t.skel->bss->untracked };
+					.untracked = t.skel->bss->untracked,
+					.ends_lost = t.skel->bss->ends_lost };
 
 		out_end(&t.out, &end);
 		if (kernel_lost)
 			warn("%llu events were lost (ring buffer full; see -b); affected verdicts "
 			     "say INCOMPLETE",
 			     (unsigned long long)kernel_lost);
+		if (t.skel->bss->ends_lost)
+			warn("%llu connection%s ended with their history lost (a burst of ends "
+			     "the reader could not keep up with; see -b): no verdict, or an "
+			     "INCOMPLETE one",
+			     (unsigned long long)t.skel->bss->ends_lost,
+			     t.skel->bss->ends_lost == 1 ? "" : "s");
 	}
 out:
 	if ((t.out_file && fclose(t.out_file)) || (!t.out_file && fflush(stdout))) {
