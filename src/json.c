@@ -11,23 +11,33 @@ void jw_init(struct jw *w, FILE *f)
 
 void json_quote(FILE *f, const char *s, size_t max)
 {
+	size_t run = 0, i;
+
 	fputc('"', f);
-	for (size_t i = 0; i < max && s[i]; i++) {
+	/* Plain bytes go out in runs: one fwrite per run, not one call per byte. */
+	for (i = 0; i < max && s[i]; i++) {
 		unsigned char c = s[i];
 
+		if (c != '"' && c != '\\' && c >= 0x20 && c < 0x7f) {
+			run++;
+			continue;
+		}
+		if (run)
+			fwrite(s + i - run, 1, run, f);
+		run = 0;
 		if (c == '"' || c == '\\')
 			fprintf(f, "\\%c", c);
 		else if (c == '\n')
 			fputs("\\n", f);
 		else if (c == '\t')
 			fputs("\\t", f);
-		else if (c < 0x20 || c >= 0x7f)
+		else
 			/* Bytes from the kernel (comm) need not be UTF-8: keep them readable as
 			 * Latin-1. */
 			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
 	}
+	if (run)
+		fwrite(s + i - run, 1, run, f);
 	fputc('"', f);
 }
 
