@@ -643,6 +643,8 @@ static int open_output(struct tracer *t, const struct trace_opts *o)
 		if (!t->out_file)
 			return error("cannot write %s: %s", o->out_path, strerror(errno));
 		t->out.f = t->out_file;
+		/* Records go out at every connection's end anyway (flush); fewer writes between. */
+		setvbuf(t->out_file, NULL, _IOFBF, 256 << 10);
 	}
 	t->out.format = o->json ? OUT_JSON : OUT_TEXT;
 	t->out.verbose = o->verbose > 1;

@@ -98,13 +98,47 @@ static void test_json_quote(void **state)
 	quoted("0123456789abcdefXYZ", 16, "\"0123456789abcdef\"");
 }
 
+/* Numbers are written without printf: check them against it, at the edges. */
+static void test_json_numbers(void **state)
+{
+	const int64_t iv[] = { 0, 1, -1, 9, 10, -10, 123456789, INT32_MIN, INT64_MAX, INT64_MIN };
+	const uint64_t uv[] = { 0, 7, 10, 99, 100, UINT32_MAX, UINT64_MAX };
+	char *buf = NULL, want[64];
+	size_t len = 0;
+	struct jw w;
+	FILE *f;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(iv) / sizeof(iv[0]); i++) {
+		f = open_memstream(&buf, &len);
+		jw_init(&w, f);
+		jw_obj_open(&w, NULL);
+		jw_i64(&w, "v", iv[i]);
+		jw_obj_close(&w);
+		fclose(f);
+		snprintf(want, sizeof(want), "{\"v\":%lld}\n", (long long)iv[i]);
+		assert_string_equal(buf, want);
+		free(buf);
+	}
+	for (size_t i = 0; i < sizeof(uv) / sizeof(uv[0]); i++) {
+		f = open_memstream(&buf, &len);
+		jw_init(&w, f);
+		jw_obj_open(&w, NULL);
+		jw_u64(&w, "v", uv[i]);
+		jw_obj_close(&w);
+		fclose(f);
+		snprintf(want, sizeof(want), "{\"v\":%llu}\n", (unsigned long long)uv[i]);
+		assert_string_equal(buf, want);
+		free(buf);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_pid),
-		cmocka_unit_test(test_parse_uint_bounds),
-		cmocka_unit_test(test_parse_pid_list),
-		cmocka_unit_test(test_json_quote),
+		cmocka_unit_test(test_parse_pid),      cmocka_unit_test(test_parse_uint_bounds),
+		cmocka_unit_test(test_parse_pid_list), cmocka_unit_test(test_json_quote),
+		cmocka_unit_test(test_json_numbers),
 	};
 
 	return cmocka_run_group_tests_name("util", tests, NULL, NULL);
