@@ -53,6 +53,12 @@ struct session {
  */
 #define TA_TIMEWAIT_LINGER_NS 1000000000ULL
 /*
+ * How long a connection that received an RST waits, after its destroy, for
+ * the peer_rst of a sender on this host (see awaits_peer_rst in session.c);
+ * one from a remote sender never comes, and the wait is all it costs.
+ */
+#define TA_PEER_RST_WAIT_NS 20000000ULL
+/*
  * After its verdict, such a connection is kept as long as TCP keeps a
  * timewait sock (TCP_TIMEWAIT_LEN, 60 s): an RST its timewait sock sends
  * later amends the verdict with a new record.  At most TA_KEEP_MAX are kept.

@@ -867,8 +867,9 @@ static void test_older_event_after_verdict_written_once(void **state)
 
 /*
  * Lingering for a timewait sock, then older events come in that show there
- * is none (an RST before the destroy): the verdict is written at once, as
- * it would have been had they come in order.
+ * is none (an RST before the destroy): the verdict no longer waits for the
+ * timewait sock, only, as it would have in order, for the peer_rst of a
+ * local sender (TA_PEER_RST_WAIT_NS).
  */
 static void test_linger_ends_when_older_events_show_no_timewait(void **state)
 {
@@ -903,7 +904,17 @@ static void test_linger_ends_when_older_events_show_no_timewait(void **state)
 	assert_non_null(ct_find(&s.conns, cookie));
 	assert_true(ct_find(&s.conns, cookie)->timewait);
 	assert_int_equal(session_feed(&s, &rst), 0);
-	/* Concluded and gone, before any deadline passed. */
+	/*
+	 * No timewait sock to wait for any more, but an RST that came with no
+	 * peer_rst: like in order, it waits TA_PEER_RST_WAIT_NS for the local
+	 * sender's record, not the timewait linger.
+	 */
+	assert_non_null(ct_find(&s.conns, cookie));
+	assert_false(ct_find(&s.conns, cookie)->timewait);
+	session_tick(&s, ct_find(&s.conns, cookie)->end_ns + TA_PEER_RST_WAIT_NS +
+				 TA_CLOCK_SLACK_NS + 1);
+	/* Concluded and gone, long before the timewait deadline. */
+	assert_true(TA_PEER_RST_WAIT_NS < TA_TIMEWAIT_LINGER_NS);
 	assert_null(ct_find(&s.conns, cookie));
 	fflush(o.f);
 	c = nth_record(cap.buf, "connection", 0);
@@ -915,6 +926,79 @@ static void test_linger_ends_when_older_events_show_no_timewait(void **state)
 	fclose(o.f);
 	free(cap.buf);
 	fixture_free(&fx);
+}
+
+/*
+ * On loopback the sender's tcp_send_reset can be recorded after the
+ * receiver has read the error, closed and destroyed its socket (seen on
+ * 6.18 at churn): a peer_rst that arrives after the destroy still joins its
+ * connection, whose verdict waits TA_PEER_RST_WAIT_NS for it, and there is
+ * one record, not a second "unknown" one for the late event.
+ */
+static void test_peer_rst_after_destroy_joins(void **state)
+{
+	const char *files[] = { "repro-peer-crash-both.jsonl", "repro-fin-then-rst-both.jsonl" };
+
+	(void)state;
+	for (size_t f = 0; f < 2; f++) {
+		struct fixture fx;
+		struct tl_event *ev, late = { 0 };
+		struct capture in_order, moved;
+		uint64_t cookie = 0, destroy_ns = 0;
+		size_t n = 0;
+		json_t *a, *b;
+
+		fixture_load(&fx, files[f]);
+		for (size_t i = 0; i < fx.n; i++)
+			if (fx.ev[i].ev.kind == TA_EV_PEER_RST)
+				late = fx.ev[i], cookie = fx.ev[i].ev.cookie;
+		assert_int_equal(late.ev.kind, TA_EV_PEER_RST);
+		for (size_t i = 0; i < fx.n; i++)
+			if (fx.ev[i].ev.cookie == cookie && fx.ev[i].ev.kind == TA_EV_DESTROY)
+				destroy_ns = fx.ev[i].ev.ts_ns;
+		assert_true(destroy_ns > 0);
+		/* The peer_rst moved to just after its connection's destroy, in time and order. */
+		ev = calloc(fx.n, sizeof(*ev));
+		for (size_t i = 0; i < fx.n; i++) {
+			if (fx.ev[i].ev.kind == TA_EV_PEER_RST)
+				continue;
+			ev[n++] = fx.ev[i];
+			if (fx.ev[i].ev.cookie == cookie && fx.ev[i].ev.kind == TA_EV_DESTROY) {
+				ev[n] = late;
+				ev[n++].ev.ts_ns = destroy_ns + 10000;
+			}
+		}
+		assert_int_equal(n, fx.n);
+		feed_all(&in_order, fx.ev, fx.n, OUT_JSON, NULL, false, 0);
+		feed_all(&moved, ev, n, OUT_JSON, NULL, false, 0);
+		/* As many records, none unknown, and the late peer_rst in its connection's. */
+		assert_int_equal(count_lines(moved.buf, "{\"type\":\"connection\""),
+				 count_lines(in_order.buf, "{\"type\":\"connection\""));
+		for (size_t k = 0; (b = nth_record(moved.buf, "connection", k)); k++) {
+			assert_string_not_equal(str(b, "cause"), "unknown");
+			if (json_integer_value(json_object_get(b, "cookie")) ==
+			    (json_int_t)cookie) {
+				for (size_t j = 0; (a = nth_record(in_order.buf, "connection", j));
+				     j++) {
+					if (json_integer_value(json_object_get(a, "cookie")) ==
+					    (json_int_t)cookie)
+						assert_string_equal(str(b, "cause"),
+								    str(a, "cause"));
+					json_decref(a);
+				}
+				char *d = json_dumps(json_object_get(b, "evidence"), 0);
+
+				assert_non_null(d);
+				assert_non_null(strstr(d, "peer_rst"));
+				free(d);
+			}
+			json_decref(b);
+		}
+		free(in_order.buf);
+		free(moved.buf);
+		free(ev);
+		fixture_free(&fx);
+	}
 }
 
 static void test_parse_ports(void **state)
@@ -952,6 +1036,7 @@ int main(void)
 		cmocka_unit_test(test_long_connection_written_once),
 		cmocka_unit_test(test_older_event_after_verdict_written_once),
 		cmocka_unit_test(test_linger_ends_when_older_events_show_no_timewait),
+		cmocka_unit_test(test_peer_rst_after_destroy_joins),
 		cmocka_unit_test(test_parse_ports),
 	};
 
