@@ -421,11 +421,14 @@ def one_run(cfg, rnd):
 def causes_of(path):
     """Connection records by cause (amending records replace what they amend),
     incomplete ones, and the end record."""
-    by_cookie, end = {}, None
+    by_cookie, end, records, repeats = {}, None, 0, 0
     with open(path, "rb") as f:
         for line in f:
             if line.startswith(b'{"type":"connection"'):
                 r = json.loads(line)
+                records += 1
+                # A second record for a cookie that is no amendment: worth knowing.
+                repeats += r["cookie"] in by_cookie and not r.get("amends")
                 by_cookie[r["cookie"]] = (r["cause"], r["complete"])
             elif line.startswith(b'{"type":"end"'):
                 end = json.loads(line)
@@ -433,7 +436,7 @@ def causes_of(path):
     for cause, complete in by_cookie.values():
         causes[cause] = causes.get(cause, 0) + 1
         incomplete += not complete
-    return causes, incomplete, end
+    return causes, incomplete, end, records, repeats
 
 
 def held_run():
@@ -466,11 +469,13 @@ def held_run():
     if not m:
         raise RuntimeError(f"churn -H printed no result: {text.strip()}")
     conns, resets, held, held_reset = (int(x) for x in m.groups())
-    causes, incomplete, end = causes_of(out)
+    causes, incomplete, end, records, repeats = causes_of(out)
     res = {"held": held, "held_reset": held_reset, "connections": conns, "resets": resets,
            "seconds": t_end - t0, "causes": causes, "incomplete": incomplete,
            "lost": end["lost"] if end else None,
            "untracked": end.get("untracked") if end else None,
+           "connections_lost": end.get("connections_lost") if end else None,
+           "records": records, "repeated_records": repeats,
            "peak_rss_kib": hwm[0] or None, "exit_s": exit_s,
            "tracer_stderr": open(terr).read().strip()[-2000:]}
     # Each held connection ends in an RST: the client end says linger_zero,
@@ -492,7 +497,9 @@ def held_line(h):
             f"{h['reset_ends_explained']:,} of {h['reset_ends_expected']:,}, orderly "
             f"{h['orderly']:,} of {h['orderly_expected']:,}, incomplete {h['incomplete']:,}, "
             f"other causes {sum(v for k, v in h['causes'].items() if k not in ('reset_sent_linger_zero', 'peer_reset', 'orderly_close')):,}, "
-            f"lost {h['lost']}, untracked {h['untracked']}; tracer peak RSS "
+            f"lost {h['lost']}, connections lost {h['connections_lost']}, untracked "
+            f"{h['untracked']}, records {h['records']:,} ({h['repeated_records']} repeated); "
+            f"tracer peak RSS "
             f"{fmt((h['peak_rss_kib'] or 0) / 1024, '.0f')} MiB, exit "
             f"{fmt(h['exit_s'], '.2f', 'killed')} s after the load")
 
