@@ -533,6 +533,36 @@ static __always_inline __u64 wake_flags(void)
 									   : BPF_RB_NO_WAKEUP;
 }
 
+/*
+ * What a record says beyond the connection's identity: the same fields, by
+ * name, in a ta_event (sent alone) and a ta_rev (kept in the recorder).
+ */
+#define FILL_EVENT(r, si, x, task, id)                                                             \
+	do {                                                                                       \
+		(r)->ts_ns = bpf_ktime_get_ns();                                                   \
+		(r)->tx_bytes = (si)->tx_bytes;                                                    \
+		(r)->rx_bytes = (si)->rx_bytes;                                                    \
+		(r)->tx_calls = (si)->tx_calls;                                                    \
+		(r)->rx_calls = (si)->rx_calls;                                                    \
+		if (task)                                                                          \
+			id = (__u64)BPF_CORE_READ(task, tgid) << 32 | BPF_CORE_READ(task, pid);    \
+		(r)->task_tgid = (id) >> 32;                                                       \
+		(r)->task_pid = (__u32)(id);                                                       \
+		(r)->a = (x)->a;                                                                   \
+		(r)->b = (x)->b;                                                                   \
+		(r)->c = (x)->c;                                                                   \
+		(r)->aux = (x)->aux;                                                               \
+		(r)->kind = (x)->kind;                                                             \
+		(r)->flags = (si)->flags & (TA_F_IPV6 | TA_F_MIDLIFE);                             \
+		if ((si)->lost)                                                                    \
+			(r)->flags |= TA_F_LOST_BEFORE;                                            \
+		if ((__u32)((id) >> 32) != (si)->tgid)                                             \
+			(r)->flags |= TA_F_SOFTIRQ;                                                \
+		(r)->state = (x)->state;                                                           \
+		(r)->probes = (x)->probes;                                                         \
+		(r)->retrans = (si)->retrans > 0xffff ? 0xffff : (si)->retrans;                    \
+	} while (0)
+
 /* One record on its own, now. */
 static __always_inline void stream(__u64 cookie, struct sock_info *si, const struct ev_args *x)
 {
@@ -547,33 +577,12 @@ static __always_inline void stream(__u64 cookie, struct sock_info *si, const str
 		si->lost = 1;
 		return;
 	}
-	e->ts_ns = bpf_ktime_get_ns();
+	FILL_EVENT(e, si, x, task, id);
 	e->cookie = cookie;
 	e->peer_cookie = x->peer;
-	e->tx_bytes = si->tx_bytes;
-	e->rx_bytes = si->rx_bytes;
-	e->tx_calls = si->tx_calls;
-	e->rx_calls = si->rx_calls;
 	e->owner_tgid = si->tgid;
-	if (task)
-		id = (__u64)BPF_CORE_READ(task, tgid) << 32 | BPF_CORE_READ(task, pid);
-	e->task_tgid = id >> 32;
-	e->task_pid = (__u32)id;
-	e->a = x->a;
-	e->b = x->b;
-	e->c = x->c;
-	e->kind = x->kind;
-	e->flags = si->flags & (TA_F_IPV6 | TA_F_MIDLIFE);
-	if (si->lost)
-		e->flags |= TA_F_LOST_BEFORE;
-	if ((__u32)(id >> 32) != si->tgid)
-		e->flags |= TA_F_SOFTIRQ;
 	e->sport = si->sport;
 	e->dport = si->dport;
-	e->state = x->state;
-	e->probes = x->probes;
-	e->retrans = si->retrans > 0xffff ? 0xffff : si->retrans;
-	e->aux = x->aux;
 	__builtin_memcpy(e->saddr, si->saddr, sizeof(e->saddr));
 	__builtin_memcpy(e->daddr, si->daddr, sizeof(e->daddr));
 	if (task) {
@@ -710,28 +719,7 @@ static __always_inline void fill_rev(struct ta_rev *r, struct sock_info *si,
 	struct task_struct *task = x->task;
 	__u64 id = bpf_get_current_pid_tgid();
 
-	r->ts_ns = bpf_ktime_get_ns();
-	r->tx_bytes = si->tx_bytes;
-	r->rx_bytes = si->rx_bytes;
-	r->tx_calls = si->tx_calls;
-	r->rx_calls = si->rx_calls;
-	if (task)
-		id = (__u64)BPF_CORE_READ(task, tgid) << 32 | BPF_CORE_READ(task, pid);
-	r->task_tgid = id >> 32;
-	r->task_pid = (__u32)id;
-	r->a = x->a;
-	r->b = x->b;
-	r->c = x->c;
-	r->aux = x->aux;
-	r->kind = x->kind;
-	r->flags = si->flags & (TA_F_IPV6 | TA_F_MIDLIFE);
-	if (si->lost)
-		r->flags |= TA_F_LOST_BEFORE;
-	if ((__u32)(id >> 32) != si->tgid)
-		r->flags |= TA_F_SOFTIRQ;
-	r->state = x->state;
-	r->probes = x->probes;
-	r->retrans = si->retrans > 0xffff ? 0xffff : si->retrans;
+	FILL_EVENT(r, si, x, task, id);
 	if (task)
 		BPF_CORE_READ_STR_INTO(&r->comm, task, comm);
 	else

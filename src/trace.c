@@ -496,37 +496,33 @@ static void check_alive(struct tracer *t)
 }
 
 /*
- * Runs the task_file iterator: every TCP socket of a traced process that is
- * not traced yet joins now (TA_EV_JOIN).  It writes 8 bytes per socket, so
- * each read returns after a few hundred and the ring buffer is drained in
- * between: a server with 100,000 connections does not overflow it.
+ * Runs an iterator program once: it writes 8 bytes per socket it handles,
+ * so each read returns after a few hundred and the ring buffer is drained
+ * in between (a server with 100,000 connections does not overflow it).
+ * Adds the sockets to *count.  `what` names it in errors.
  */
-static int seed(struct tracer *t)
+static int run_iter(struct tracer *t, struct bpf_program *prog, const char *what, uint64_t *count)
 {
 	struct bpf_link *link;
 	char buf[4096];
 	ssize_t n;
 	int fd, err = 0;
 
-	if (!t->kf.seed)
-		return 0;
-	link = bpf_program__attach_iter(t->kf.sock_from_file ? t->skel->progs.seed_sockets
-							     : t->skel->progs.seed_sockets_core,
-					NULL);
+	link = bpf_program__attach_iter(prog, NULL);
 	if (!link)
-		return error("cannot attach the socket iterator: %s", strerror(errno));
+		return error("cannot attach the %s iterator: %s", what, strerror(errno));
 	fd = bpf_iter_create(bpf_link__fd(link));
 	if (fd < 0) {
-		err = error("cannot start the socket iterator: %s", strerror(errno));
+		err = error("cannot start the %s iterator: %s", what, strerror(errno));
 		goto out;
 	}
 	while ((n = read(fd, buf, sizeof(buf))) > 0 || (n < 0 && errno == EAGAIN)) {
 		if (n > 0)
-			t->seeded += n / sizeof(__u64);
+			*count += n / sizeof(__u64);
 		ring_buffer__consume(t->rb);
 	}
 	if (n < 0)
-		err = error("reading the socket iterator: %s", strerror(errno));
+		err = error("reading the %s iterator: %s", what, strerror(errno));
 	close(fd);
 out:
 	bpf_link__destroy(link);
@@ -534,43 +530,32 @@ out:
 }
 
 /*
+ * Every TCP socket of a traced process that is not traced yet joins now
+ * (TA_EV_JOIN): at the attach, and when a process joins the scope.
+ */
+static int seed(struct tracer *t)
+{
+	if (!t->kf.seed)
+		return 0;
+	return run_iter(t,
+			t->kf.sock_from_file ? t->skel->progs.seed_sockets
+					     : t->skel->progs.seed_sockets_core,
+			"socket", &t->seeded);
+}
+
+/*
  * Before the detach: every socket the traced processes hold sends what its
- * recorder holds (the open connections' histories), through a task_file
- * iterator, 8 bytes of output per socket so that the ring buffer is drained
- * between reads.  Orphans still finishing their close send theirs at their
- * next event (`draining`); the caller gives them DRAIN_MS.
+ * recorder holds (the open connections' histories).  Orphans still
+ * finishing their close send theirs at their next event (`draining`); the
+ * caller gives them DRAIN_MS.
  */
 static int flush_recorders(struct tracer *t)
 {
-	struct bpf_link *link;
-	char buf[4096];
-	ssize_t n;
-	int fd, err = 0;
-
 	if (!t->skel->rodata->recorder)
 		return 0;
-
 	/* From now on every recorder sends what it holds at its next event. */
 	t->skel->bss->draining = 1;
-	link = bpf_program__attach_iter(t->skel->progs.flush_held, NULL);
-	if (!link)
-		return error("cannot attach the recorder iterator: %s", strerror(errno));
-	fd = bpf_iter_create(bpf_link__fd(link));
-	if (fd < 0) {
-		err = error("cannot start the recorder iterator: %s", strerror(errno));
-		goto out;
-	}
-	while ((n = read(fd, buf, sizeof(buf))) > 0 || (n < 0 && errno == EAGAIN)) {
-		if (n > 0)
-			t->flushed += n / sizeof(__u64);
-		ring_buffer__consume(t->rb);
-	}
-	if (n < 0)
-		err = error("reading the recorder iterator: %s", strerror(errno));
-	close(fd);
-out:
-	bpf_link__destroy(link);
-	return err;
+	return run_iter(t, t->skel->progs.flush_held, "recorder", &t->flushed);
 }
 
 /* Orphans closing quietly end within milliseconds: read what they send meanwhile. */
