@@ -1294,6 +1294,10 @@ int BPF_PROG(on_destroy, struct sock *sk)
 		       EV(.kind = TA_EV_SUMMARY, .state = state, .a = si->states, .b = si->sum,
 			  .c = rec->total + 1, .aux = si->closed_from, .peer = rec->first_ts));
 		rec->n = 0;
+		/* The summary found the ring buffer full: the connection is counted, not lost
+		 * unsaid. */
+		if (si->lost)
+			__sync_fetch_and_add(&ends_lost, 1);
 	} else {
 		emit_other(cookie, si, EV(.kind = TA_EV_DESTROY, .sk = sk, .state = state));
 		if (rec)
