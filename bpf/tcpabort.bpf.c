@@ -840,8 +840,11 @@ static __always_inline void note_exit_close(__u64 cookie, struct sock_info *si, 
 
 	if (si->flags & SI_CLOSED)
 		return;
+	/* The owner's own context first: a softirq or a peer never is its exit. */
+	if (current_tgid() != si->tgid)
+		return;
 	task = (struct task_struct *)bpf_get_current_task();
-	if (!(BPF_CORE_READ(task, flags) & PF_EXITING) || current_tgid() != si->tgid)
+	if (!(BPF_CORE_READ(task, flags) & PF_EXITING))
 		return;
 	si->flags |= SI_CLOSED;
 	emit_other(cookie, si,
@@ -919,30 +922,33 @@ static __always_inline bool traced_sock(const struct sock *sk)
  * stops here, before a cookie is made for it: one storage lookup, and one
  * map lookup on the moves that may make it ours.
  */
-static __always_inline bool maybe_ours(const struct sock *sk, int oldstate, int newstate)
+enum { NOT_OURS = 0, MAYBE_OURS, OURS };
+
+static __always_inline int maybe_ours(const struct sock *sk, int oldstate, int newstate)
 {
 	if (!recorder || nostore)
-		return true;
+		return MAYBE_OURS;
+	/* Storage is made only for traced TCP sockets: no need to ask is_tcp() again. */
 	if (bpf_sk_storage_get(&recs, (void *)sk, 0, 0))
-		return true;
+		return OURS;
 	if (newstate == TCP_SYN_SENT || newstate == TCP_LISTEN)
-		return tgid_traced(current_tgid());
+		return tgid_traced(current_tgid()) ? MAYBE_OURS : NOT_OURS;
 	if (oldstate == TCP_LISTEN ||
 	    (queued_children && (oldstate == TCP_ESTABLISHED || oldstate == TCP_CLOSE_WAIT)))
-		return listener_owner(sk) != NULL;
-	return false;
+		return listener_owner(sk) ? MAYBE_OURS : NOT_OURS;
+	return NOT_OURS;
 }
 
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(on_set_state, const struct sock *sk, const int oldstate, const int newstate)
 {
 	struct sock_info *si;
+	int ours;
 	__u64 cookie;
 	__u32 tgid;
 
-	if (!maybe_ours(sk, oldstate, newstate))
-		return 0;
-	if (!is_tcp(sk))
+	ours = maybe_ours(sk, oldstate, newstate);
+	if (ours == NOT_OURS || (ours == MAYBE_OURS && !is_tcp(sk)))
 		return 0;
 	cookie = sock_id(sk);
 	si = cookie ? bpf_map_lookup_elem(&socks, &cookie) : NULL;
