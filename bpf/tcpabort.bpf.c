@@ -2019,8 +2019,12 @@ static __always_inline int seed_one(struct bpf_iter__task_file *ctx, struct task
  * (and again when a process joins the scope).  Each new one is traced from
  * now on, with what can be known of its past: state and queues.
  */
-SEC("iter/task_file")
-int seed_sockets(struct bpf_iter__task_file *ctx)
+/*
+ * The TCP socket behind a traced process's file, for task_file iterators
+ * (5.11+): a trusted pointer, as bpf_get_socket_cookie and the storage
+ * helpers want.  NULL for anything else.
+ */
+static __always_inline struct sock *traced_file_sock(struct bpf_iter__task_file *ctx)
 {
 	struct task_struct *task = ctx->task;
 	struct file *file = ctx->file;
@@ -2028,13 +2032,24 @@ int seed_sockets(struct bpf_iter__task_file *ctx)
 	struct sock *sk;
 
 	if (!task || !file || !tgid_traced(task->tgid))
-		return 0;
+		return NULL;
 	sock = bpf_sock_from_file(file);
 	if (!sock)
-		return 0;
-	/* A trusted pointer, as bpf_get_socket_cookie wants: no probe read. */
+		return NULL;
 	sk = sock->sk;
 	if (!sk || !is_tcp(sk))
+		return NULL;
+	return sk;
+}
+
+SEC("iter/task_file")
+int seed_sockets(struct bpf_iter__task_file *ctx)
+{
+	struct task_struct *task = ctx->task;
+	struct sock *sk = traced_file_sock(ctx);
+
+	/* Each load of ctx->task may be NULL to the verifier: this one is checked too. */
+	if (!sk || !task)
 		return 0;
 	return seed_one(ctx, task, sk, sk, ensure_id(sk, sock_id(sk)), task->tgid);
 }
@@ -2074,21 +2089,15 @@ int seed_sockets_core(struct bpf_iter__task_file *ctx)
 SEC("iter/task_file")
 int flush_held(struct bpf_iter__task_file *ctx)
 {
-	struct task_struct *task = ctx->task;
-	struct file *file = ctx->file;
 	struct sock_info *si;
-	struct socket *sock;
 	struct rec *rec;
 	struct sock *sk;
 	__u64 cookie;
 
-	if (!recorder || !task || !file || !tgid_traced(task->tgid))
+	if (!recorder)
 		return 0;
-	sock = bpf_sock_from_file(file);
-	if (!sock)
-		return 0;
-	sk = sock->sk;
-	if (!sk || !is_tcp(sk))
+	sk = traced_file_sock(ctx);
+	if (!sk)
 		return 0;
 	cookie = sock_id(sk);
 	si = cookie ? bpf_map_lookup_elem(&socks, &cookie) : NULL;
