@@ -1870,11 +1870,7 @@ static __always_inline void emit_proc(struct task_struct *task, __u32 what, __s3
 	struct ta_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 
 	if (!e) {
-		__u32 zero = 0;
-		__u64 *n = bpf_map_lookup_elem(&lost, &zero);
-
-		if (n)
-			*n += 1;
+		count_lost(1);
 		return;
 	}
 	__builtin_memset(e, 0, sizeof(*e));

@@ -946,6 +946,12 @@ int trace_main(const struct trace_opts *o)
 	if (flush_recorders(&t) && ret == EXIT_OK)
 		ret = EXIT_FAILURE_RUNTIME;
 	drain(&t);
+	if (o->verbose && t.skel->rodata->recorder)
+		fprintf(stderr,
+			"%s: %llu flight-recorder batch%s read; %llu open socket%s' recorders "
+			"emptied at the end\n",
+			progname, (unsigned long long)t.batches, t.batches == 1 ? "" : "es",
+			(unsigned long long)t.flushed, t.flushed == 1 ? "" : "s");
 	detach_syscalls(&t);
 	tcpabort_bpf__detach(t.skel);
 	ring_buffer__consume(t.rb);
